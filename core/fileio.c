@@ -1,0 +1,141 @@
+/* core/fileio.c — atomic output files (see fileio.h). */
+#include "core/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *slm_tmp_path_for(const char *path) {
+    size_t n = strlen(path) + 32;
+    char *tmp = slm_alloc(n);
+    if (tmp) snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    return tmp;
+}
+
+static slm_status fsync_dir_of(const char *path) {
+    char *copy = slm_strdup(path);
+    if (!copy) return SLM_ERR_NOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd); /* best effort: some filesystems refuse fsync on directories */
+        close(fd);
+    }
+    free(copy);
+    return SLM_OK;
+}
+
+slm_status slm_commit_tmp(const char *tmp, const char *path) {
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        slm_log_error("cannot fsync '%s': %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        unlink(tmp);
+        return SLM_ERR_IO;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        slm_log_error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        return SLM_ERR_IO;
+    }
+    return fsync_dir_of(path);
+}
+
+slm_status slm_outfile_open(slm_outfile *of, const char *path) {
+    memset(of, 0, sizeof *of);
+    of->path = slm_strdup(path);
+    of->tmp_path = slm_tmp_path_for(path);
+    if (!of->path || !of->tmp_path) {
+        slm_outfile_abort(of);
+        return SLM_ERR_NOMEM;
+    }
+    of->fp = fopen(of->tmp_path, "wb");
+    if (!of->fp) {
+        slm_log_error("cannot create '%s': %s", of->tmp_path, strerror(errno));
+        free(of->path);
+        free(of->tmp_path);
+        memset(of, 0, sizeof *of);
+        return SLM_ERR_IO;
+    }
+    return SLM_OK;
+}
+
+slm_status slm_outfile_write(slm_outfile *of, const void *buf, size_t n) {
+    if (n && fwrite(buf, 1, n, of->fp) != n) {
+        slm_log_error("cannot write '%s': %s", of->path, strerror(errno));
+        return SLM_ERR_IO;
+    }
+    return SLM_OK;
+}
+
+slm_status slm_outfile_pad(slm_outfile *of, size_t n) {
+    static const char zeros[64];
+    while (n > 0) {
+        size_t k = n < sizeof zeros ? n : sizeof zeros;
+        slm_status st = slm_outfile_write(of, zeros, k);
+        if (st != SLM_OK) return st;
+        n -= k;
+    }
+    return SLM_OK;
+}
+
+slm_status slm_outfile_commit(slm_outfile *of) {
+    slm_status st = SLM_OK;
+    if (fflush(of->fp) != 0 || fsync(fileno(of->fp)) != 0) {
+        slm_log_error("cannot write '%s': %s", of->path, strerror(errno));
+        st = SLM_ERR_IO;
+    }
+    if (fclose(of->fp) != 0 && st == SLM_OK) {
+        slm_log_error("cannot close '%s': %s", of->path, strerror(errno));
+        st = SLM_ERR_IO;
+    }
+    of->fp = NULL;
+    if (st == SLM_OK) st = slm_commit_tmp(of->tmp_path, of->path);
+    else unlink(of->tmp_path);
+    free(of->path);
+    free(of->tmp_path);
+    memset(of, 0, sizeof *of);
+    return st;
+}
+
+void slm_outfile_abort(slm_outfile *of) {
+    if (of->fp) fclose(of->fp);
+    if (of->tmp_path) unlink(of->tmp_path);
+    free(of->path);
+    free(of->tmp_path);
+    memset(of, 0, sizeof *of);
+}
+
+slm_status slm_read_file(const char *path, char **data, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        slm_log_error("cannot open '%s': %s", path, strerror(errno));
+        return errno == ENOENT ? SLM_ERR_USAGE : SLM_ERR_IO;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = slm_alloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (n < cap) break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) { free(buf); buf = NULL; break; }
+        buf = nb;
+        cap *= 2;
+    }
+    int err = ferror(fp);
+    fclose(fp);
+    if (!buf) return SLM_ERR_NOMEM;
+    if (err) {
+        slm_log_error("cannot read '%s'", path);
+        free(buf);
+        return SLM_ERR_IO;
+    }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return SLM_OK;
+}

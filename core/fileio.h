@@ -1,0 +1,42 @@
+/* core/fileio.h — atomic output files: every file slm writes goes to a
+ * temporary name beside the target, is fsync'd, then renamed over it, so a
+ * reader never sees a half-written file and a failure leaves the previous
+ * version intact.  Also: whole-file reads and directory fsync.
+ *
+ *   slm_outfile of;
+ *   if ((st = slm_outfile_open(&of, "model.gguf")) != SLM_OK) return st;
+ *   st = slm_outfile_write(&of, buf, n);          // checked, names file + errno
+ *   ...
+ *   st = st == SLM_OK ? slm_outfile_commit(&of) : (slm_outfile_abort(&of), st);
+ */
+#ifndef SLM_CORE_FILEIO_H
+#define SLM_CORE_FILEIO_H
+
+#include <stdio.h>
+
+#include "core/base.h"
+
+typedef struct {
+    FILE *fp;
+    char *path;     /* final name (owned) */
+    char *tmp_path; /* "<path>.tmp.<pid>" (owned) */
+} slm_outfile;
+
+slm_status slm_outfile_open(slm_outfile *of, const char *path);
+slm_status slm_outfile_write(slm_outfile *of, const void *buf, size_t n);
+/* Writes n zero bytes (alignment padding). */
+slm_status slm_outfile_pad(slm_outfile *of, size_t n);
+/* fflush + fsync + close + rename + fsync(dir).  Frees the paths. */
+slm_status slm_outfile_commit(slm_outfile *of);
+/* Closes and unlinks the temporary; safe on a zeroed or committed struct. */
+void slm_outfile_abort(slm_outfile *of);
+
+/* Temporary name for writers that open files themselves (HDF5): caller frees. */
+char *slm_tmp_path_for(const char *path);
+/* fsync(tmp) + rename(tmp, path) + fsync(dirname(path)); unlinks tmp on failure. */
+slm_status slm_commit_tmp(const char *tmp, const char *path);
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees). */
+slm_status slm_read_file(const char *path, char **data, size_t *len);
+
+#endif
