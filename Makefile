@@ -46,6 +46,8 @@ LIB      := $(BUILD)/libslm.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -70,6 +72,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka $(LDFLAGS)
 
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(LDFLAGS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(LDFLAGS)
@@ -79,10 +85,10 @@ deps:
 
 unit: $(UNIT_BINS)
 
-test: deps slm $(UNIT_BINS)
+test: deps slm $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh
 
-bench: deps slm $(BENCH_BINS)
+bench: deps slm $(BENCH_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) bash scripts/bench.sh
 
 demo: deps slm
