@@ -154,8 +154,8 @@ static int cmd_prepare(int argc, char **argv) {
         st = slm_data_prepare(&p, &e, fp, &s);
         if (st == SLM_OK && !s.unchanged) {
             int64_t tok_all = s.tokens_total[0] + s.tokens_total[1];
-            printf("%s: %" PRId64 " input files (%" PRId64 " new, %" PRId64 " already in the "
-                   "dataset), %.2f MB read\n", out, s.files_total, s.files_new, s.files_known,
+            printf("%s: %" PRId64 " input files (%" PRId64 " new, %" PRId64 " "
+                   "known by content), %.2f MB read\n", out, s.files_total, s.files_new, s.files_known,
                    (double)s.bytes_new / 1e6);
             printf("  records %" PRId64 ": bad %" PRId64 " (%s), duplicates dropped %" PRId64
                    ", empty dropped %" PRId64 "\n", s.records, s.bad,
