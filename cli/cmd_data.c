@@ -184,27 +184,23 @@ out_opts:
     return rc;
 }
 
-/* Prints tokens[a, b) decoded; learned spans highlighted. */
-static slm_status print_record(const slm_tokenizer *tok, const slm_token_buf *b, bool color) {
-    char *buf = NULL;
-    size_t len = 0;
+/* Prints the record token by token (each token's text as the tokenizer
+ * renders it, special tokens included); learned spans highlighted.  Token
+ * by token, so that no decode-time space stripping hides a boundary. */
+static void print_record(const slm_tokenizer *tok, const slm_token_buf *b, bool color) {
     for (int64_t i = 0; i < b->n;) {
         int64_t j = i;
         while (j < b->n && b->mask[j] == b->mask[i]) j++;
-        slm_status st = slm_tokenizer_decode(tok, b->tokens + i, (size_t)(j - i), true, &buf, &len);
-        if (st != SLM_OK) {
-            free(buf);
-            return st;
+        fputs(b->mask[i] ? (color ? "\x1b[1;32m" : "[[") : (color ? "\x1b[2m" : ""), stdout);
+        for (int64_t k = i; k < j; k++) {
+            size_t len = 0;
+            const char *p = slm_tokenizer_piece(tok, b->tokens[k], true, &len);
+            if (p) fwrite(p, 1, len, stdout);
         }
-        if (b->mask[i]) printf(color ? "\x1b[1;32m%s\x1b[0m" : "[[%s]]", buf);
-        else printf(color ? "\x1b[2m%s\x1b[0m" : "%s", buf);
-        buf[0] = 0;
-        len = 0;
+        fputs(b->mask[i] ? (color ? "\x1b[0m" : "]]") : (color ? "\x1b[0m" : ""), stdout);
         i = j;
     }
-    free(buf);
     printf("\n");
-    return SLM_OK;
 }
 
 static int cmd_show(int argc, char **argv) {
@@ -264,7 +260,7 @@ static int cmd_show(int argc, char **argv) {
             for (int64_t i = 0; i < b.n; i++) learned += b.mask[i];
             printf("=== %s: %" PRId64 " tokens, %" PRId64 " learned (template %s)\n", where, b.n,
                    learned, slm_template_name(tk));
-            st = print_record(tok, &b, color);
+            print_record(tok, &b, color);
         }
         slm_reader_close(r);
     }
