@@ -1,7 +1,9 @@
 // scripts/ref_tokenize.mjs — llama.cpp's tokenizer (node-llama-cpp) as an
 // independent reference: node ref_tokenize.mjs VOCAB.gguf IN.json OUT.json
-// IN.json is a JSON array of strings; OUT.json gets an array of token-id
-// arrays (no BOS/EOS added, special tokens in the text not parsed), plus the
+// IN.json is a JSON array of strings (tokenized with no BOS/EOS added and
+// special tokens in the text not parsed) or {"special": "<|im_start|>"}
+// items (tokenized with special tokens parsed); OUT.json gets an array of
+// token-id arrays, plus the
 // vocabulary's bos/eos ids and whether BOS is prepended:
 // {"bos": N, "eos": N, "add_bos": B, "ids": [[...], ...]}.
 import fs from "node:fs";
@@ -10,7 +12,8 @@ const { getLlama } = await import(process.env.SLM_NODE_MODULES + "/node-llama-cp
 const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
 const model = await llama.loadModel({ modelPath: vocab, vocabOnly: true });
 const texts = JSON.parse(fs.readFileSync(inPath, "utf8"));
-const ids = texts.map((t) => Array.from(model.tokenize(t, false)));
+const ids = texts.map((t) =>
+    Array.from(typeof t === "string" ? model.tokenize(t, false) : model.tokenize(t.special, true)));
 const bos = model.tokens.bos, eos = model.tokens.eos;
 fs.writeFileSync(outPath, JSON.stringify({ bos: bos ?? -1, eos: eos ?? -1,
     add_bos: model.tokens.shouldPrependBosToken, ids }));
