@@ -55,6 +55,15 @@ def test_text():
     return base + "\n\n## Shuffled paragraphs\n\n" + "\n\n".join(paras)
 
 
+def mutate(rng, line):
+    words = line.split(" ")
+    for i, w in enumerate(words):
+        if len(w) > 3 and rng.random() < 0.3:
+            j = rng.randrange(len(w))
+            words[i] = w[:j] + rng.choice(line.replace(" ", "") or "x") + w[j + 1:]
+    return " ".join(words)
+
+
 def bench_text(mb):
     rng = random.Random(42)
     lines = test_text().split("\n")
@@ -66,6 +75,8 @@ def bench_text(mb):
         chunk = lines[start:start + n]
         if rng.random() < 0.3:  # vary numbers so the text is not a pure repetition
             chunk = [l.replace("2024", str(rng.randint(1900, 2100))) for l in chunk]
+        if rng.random() < 0.5:  # and mutate words: many distinct words, like real text
+            chunk = [mutate(rng, l) for l in chunk]
         s = "\n".join(chunk) + "\n\n"
         out.append(s)
         size += len(s.encode("utf-8"))

@@ -7,8 +7,9 @@
 //        -> line 1: ids of TEXTFILE; line 2: ids of SPECIALFILE with special
 //           tokens parsed; then one line per case of CASEFILE
 //   node tok_node.mjs detok VOCAB.gguf IDSFILE                  -> the text of the ids (stdout)
-//   node tok_node.mjs bench VOCAB.gguf TEXTFILE REPS            -> "bytes seconds n_tokens"
+//   node tok_node.mjs bench VOCAB.gguf TEXTFILE REPS            -> "bytes seconds n_tokens cpu_seconds"
 //        (documents separated by blank lines, each tokenized by one call)
+//   node tok_node.mjs benchwhole VOCAB.gguf TEXTFILE REPS       -> same, the whole file in one call
 import fs from "node:fs";
 
 const [, , mode, vocab, file, extra] = process.argv;
@@ -38,10 +39,20 @@ if (mode === "tokenize") {
     const bytes = Buffer.byteLength(docs.join("\n\n"), "utf8");
     const reps = Number(extra || 1);
     let n = 0;
-    const t0 = process.hrtime.bigint();
+    for (const d of docs.slice(0, 64)) model.tokenize(d, false); // warm up
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
     for (let r = 0; r < reps; r++) for (const d of docs) n += model.tokenize(d, false).length;
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    process.stdout.write(`${bytes * reps} ${dt} ${n}\n`);
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9, c = process.cpuUsage(c0);
+    process.stdout.write(`${bytes * reps} ${dt} ${n} ${(c.user + c.system) / 1e6}\n`);
+} else if (mode === "benchwhole") {
+    const text = fs.readFileSync(file, "utf8");
+    const reps = Number(extra || 1);
+    let n = 0;
+    model.tokenize(text.slice(0, 10000), false); // warm up
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
+    for (let r = 0; r < reps; r++) n = model.tokenize(text, false).length;
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9, c = process.cpuUsage(c0);
+    process.stdout.write(`${Buffer.byteLength(text, "utf8") * reps} ${dt} ${n} ${(c.user + c.system) / 1e6}\n`);
 } else {
     console.error("usage: tok_node.mjs tokenize|cases|detok|bench VOCAB.gguf FILE [arg]");
     process.exit(2);
