@@ -380,8 +380,9 @@ static slm_status parse(slm_gguf *g) {
                           fmt(b, "'%s' a second time", g->tensors[i].name), "each tensor name once");
         }
     }
-    /* data section: aligned start (padding need not exist when there are no tensors) */
-    g->data_start = c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
+    /* data section: aligned start.  With no tensors there is no data section
+     * and ggml reports the end of the tensor infos (padding may be absent). */
+    g->data_start = g->n_tensors == 0 ? c.pos : c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
     return check_data(g);
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dlfcn.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,12 +288,43 @@ static void test_slm_reads_ggml(void **state) {
     slm_gguf *g;
     assert_int_equal(slm_gguf_open(tmp("ggml.gguf"), &g), SLM_OK);
     compare_kv(g, c);
+    /* no tensors: both report the end of the header as the data offset */
+    struct gguf_context *c2 = gg.init_from_file(tmp("ggml.gguf"), (struct gguf_init_params){true, NULL});
+    assert_non_null(c2);
+    compare_kv(g, c2);
+    compare_tensors(g, c2);
+    gg.free(c2);
     assert_int_equal(slm_gguf_n_tensors(g), 0);
     uint32_t u = 0;
     assert_int_equal(slm_gguf_get_u32(g, "llama.context_length", true, &u), SLM_OK);
     assert_int_equal(u, 2048);
     slm_gguf_close(g);
     gg.free(c);
+}
+
+/* llama.cpp's own vocab GGUFs: slm and ggml see the same keys and values. */
+static void test_vocab_files_agree(void **state) {
+    (void)state;
+    const char *shared = getenv("SLM_SHARED");
+    if (!shared || !*shared) {
+        printf("skip: SLM_SHARED not set (no vocabulary GGUFs)\n");
+        skip();
+    }
+    char pat[1024];
+    snprintf(pat, sizeof pat, "%s/vocab/*.gguf", shared);
+    glob_t gl;
+    assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+    for (size_t f = 0; f < gl.gl_pathc; f++) {
+        slm_gguf *g;
+        assert_int_equal(slm_gguf_open(gl.gl_pathv[f], &g), SLM_OK);
+        struct gguf_context *c = gg.init_from_file(gl.gl_pathv[f], (struct gguf_init_params){true, NULL});
+        assert_non_null(c);
+        compare_kv(g, c);
+        compare_tensors(g, c);
+        gg.free(c);
+        slm_gguf_close(g);
+    }
+    globfree(&gl);
 }
 
 int main(void) {
@@ -308,6 +340,7 @@ int main(void) {
         cmocka_unit_test(test_ggml_reads_slm_align32),
         cmocka_unit_test(test_ggml_reads_slm_align128),
         cmocka_unit_test(test_slm_reads_ggml),
+        cmocka_unit_test(test_vocab_files_agree),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
