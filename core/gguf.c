@@ -383,3 +383,37 @@ void slm_gguf_kv_to_string(const slm_gguf *g, int64_t i, char *buf, size_t cap) 
     }
     if (kv->arr_n > ARRAY_SHOWN) put(&s, ", ...");
 }
+
+/* ---- conversion to f32 ---- */
+
+slm_status slm_gguf_tensor_to_f32(const slm_gguf *g, const slm_gguf_tensor *t, float *out) {
+    const uint8_t *src = t->data;
+    int64_t n = t->n_elements;
+    switch (t->type) {
+    case SLM_TYPE_F32:
+        memcpy(out, src, (size_t)n * 4);
+        return SLM_OK;
+    case SLM_TYPE_F16:
+    case SLM_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, 2);
+            out[i] = t->type == SLM_TYPE_F16 ? slm_f16_to_f32(h) : slm_bf16_to_f32(h);
+        }
+        return SLM_OK;
+    case SLM_TYPE_Q8_0:
+        for (int64_t b = 0; b < n / 32; b++) {
+            const uint8_t *blk = src + 34 * b; /* f16 d, int8 qs[32] */
+            uint16_t dh;
+            memcpy(&dh, blk, 2);
+            float d = slm_f16_to_f32(dh);
+            for (int j = 0; j < 32; j++) out[32 * b + j] = (float)(int8_t)blk[2 + j] * d;
+        }
+        return SLM_OK;
+    default:
+        slm_log_error("%s: tensor '%s' type: found %s, expected F32, F16, BF16 or Q8_0 to read it "
+                      "as f32 here (dequantize other types with quantize/)",
+                      g->path, t->name, slm_type_name(t->type));
+        return SLM_ERR_FORMAT;
+    }
+}

@@ -133,6 +133,11 @@ int64_t slm_gguf_n_tensors(const slm_gguf *g);
 const slm_gguf_tensor *slm_gguf_tensor_at(const slm_gguf *g, int64_t i);
 const slm_gguf_tensor *slm_gguf_find_tensor(const slm_gguf *g, const char *name); /* NULL if absent */
 
+/* Converts tensor t of g to f32: out holds t->n_elements floats.  Types F32,
+ * F16, BF16 and Q8_0 (y = d * q, as ggml's dequantize_row_q8_0); any other
+ * type returns SLM_ERR_FORMAT naming the file, tensor and type. */
+slm_status slm_gguf_tensor_to_f32(const slm_gguf *g, const slm_gguf_tensor *t, float *out);
+
 /* ---- writer ---- */
 typedef struct slm_gguf_writer slm_gguf_writer;
 

@@ -53,6 +53,11 @@ static struct {
     void (*set_arr_data)(struct gguf_context *, const char *, int, const void *, size_t);
     void (*set_arr_str)(struct gguf_context *, const char *, const char **, size_t);
     bool (*write_to_file)(const struct gguf_context *, const char *, bool);
+    /* ggml's row converters (ggml-quants.h, ggml.h) */
+    void (*quantize_q8_0)(const float *, void *, int64_t);
+    void (*dequantize_q8_0)(const void *, float *, int64_t);
+    void (*fp16_to_fp32_row)(const uint16_t *, float *, int64_t);
+    void (*bf16_to_fp32_row)(const uint16_t *, float *, int64_t);
 } gg;
 
 static void *lib;
@@ -110,6 +115,10 @@ static int load_ggml(void) {
     SYM(set_arr_data, "gguf_set_arr_data");
     SYM(set_arr_str, "gguf_set_arr_str");
     SYM(write_to_file, "gguf_write_to_file");
+    SYM(quantize_q8_0, "quantize_row_q8_0_ref");
+    SYM(dequantize_q8_0, "dequantize_row_q8_0");
+    SYM(fp16_to_fp32_row, "ggml_fp16_to_fp32_row");
+    SYM(bf16_to_fp32_row, "ggml_bf16_to_fp32_row");
 #undef SYM
     return 0;
 }
@@ -302,6 +311,49 @@ static void test_slm_reads_ggml(void **state) {
     gg.free(c);
 }
 
+/* slm_gguf_tensor_to_f32 is bit-identical to ggml's row converters for F16,
+ * BF16 and Q8_0 (Q8_0 blocks made by ggml's quantize_row_q8_0_ref). */
+static void test_to_f32_matches_ggml(void **state) {
+    (void)state;
+    enum { N = 4096 };
+    float *x = malloc(N * sizeof *x), *mine = malloc(N * sizeof *mine), *ref = malloc(N * sizeof *ref);
+    uint16_t *h = malloc(N * 2), *bf = malloc(N * 2);
+    uint8_t *q = malloc(N / 32 * 34);
+    slm_rng r;
+    slm_rng_seed(&r, 7);
+    for (int i = 0; i < N; i++) {
+        x[i] = slm_rng_normal(&r) * (i % 97 == 0 ? 100.0f : 0.5f);
+        do h[i] = (uint16_t)slm_rng_u64(&r); while ((h[i] & 0x7c00) == 0x7c00);   /* finite halves */
+        do bf[i] = (uint16_t)slm_rng_u64(&r); while ((bf[i] & 0x7f80) == 0x7f80); /* finite bf16 */
+    }
+    gg.quantize_q8_0(x, q, N);
+    int64_t ne[2] = {256, N / 256};
+    slm_gguf_writer *w = slm_gguf_writer_new();
+    assert_int_equal(slm_gguf_add_tensor(w, "f32", SLM_TYPE_F32, 2, ne, x), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "f16", SLM_TYPE_F16, 2, ne, h), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "bf16", SLM_TYPE_BF16, 2, ne, bf), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "q8_0", SLM_TYPE_Q8_0, 2, ne, q), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "q4_0", SLM_TYPE_Q4_0, 1, ne, q), SLM_OK);
+    assert_int_equal(slm_gguf_writer_write(w, tmp("conv.gguf")), SLM_OK);
+    slm_gguf_writer_free(w);
+    slm_gguf *g;
+    assert_int_equal(slm_gguf_open(tmp("conv.gguf"), &g), SLM_OK);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "f32"), mine), SLM_OK);
+    assert_memory_equal(mine, x, N * sizeof *x);
+    gg.fp16_to_fp32_row(h, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "f16"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    gg.bf16_to_fp32_row(bf, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "bf16"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    gg.dequantize_q8_0(q, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "q8_0"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "q4_0"), mine), SLM_ERR_FORMAT);
+    slm_gguf_close(g);
+    free(x), free(mine), free(ref), free(h), free(bf), free(q);
+}
+
 /* llama.cpp's own vocab GGUFs: slm and ggml see the same keys and values. */
 static void test_vocab_files_agree(void **state) {
     (void)state;
@@ -341,6 +393,7 @@ int main(void) {
         cmocka_unit_test(test_ggml_reads_slm_align128),
         cmocka_unit_test(test_slm_reads_ggml),
         cmocka_unit_test(test_vocab_files_agree),
+        cmocka_unit_test(test_to_f32_matches_ggml),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
