@@ -96,6 +96,9 @@ typedef struct {
 } slm_gguf_tensor;
 
 slm_status slm_gguf_open(const char *path, slm_gguf **out);
+/* Same checks on a buffer the caller keeps alive until slm_gguf_close (not
+ * copied); name is used in error messages and as slm_gguf_path(). */
+slm_status slm_gguf_open_memory(const void *data, size_t size, const char *name, slm_gguf **out);
 void slm_gguf_close(slm_gguf *g); /* accepts NULL */
 const char *slm_gguf_path(const slm_gguf *g);
 uint32_t slm_gguf_version(const slm_gguf *g);

@@ -23,7 +23,8 @@ typedef struct {
 
 struct slm_gguf {
     char *path;               /* owned */
-    const uint8_t *map;       /* whole file, read-only mapping */
+    const uint8_t *map;       /* whole file, read-only mapping (or the caller's buffer) */
+    bool owns_map;            /* munmap at close */
     size_t size;
     uint32_t version;
     size_t alignment;

@@ -415,6 +415,7 @@ slm_status slm_gguf_open(const char *path, slm_gguf **out) {
             st = SLM_ERR_IO;
         } else {
             g->map = m;
+            g->owns_map = true;
             st = parse(g);
         }
     }
@@ -427,9 +428,34 @@ slm_status slm_gguf_open(const char *path, slm_gguf **out) {
     return SLM_OK;
 }
 
+slm_status slm_gguf_open_memory(const void *data, size_t size, const char *name, slm_gguf **out) {
+    *out = NULL;
+    slm_gguf *g = slm_calloc(1, sizeof *g);
+    if (!g) return SLM_ERR_NOMEM;
+    if (!(g->path = slm_strdup(name))) {
+        free(g);
+        return SLM_ERR_NOMEM;
+    }
+    slm_status st;
+    if (size < HEADER_BYTES) {
+        char a[64];
+        st = refuse(name, "file size", fmt(a, "%zu bytes", size), "at least 24 bytes (GGUF header)");
+    } else {
+        g->map = data;
+        g->size = size;
+        st = parse(g);
+    }
+    if (st != SLM_OK) {
+        slm_gguf_close(g);
+        return st;
+    }
+    *out = g;
+    return SLM_OK;
+}
+
 void slm_gguf_close(slm_gguf *g) {
     if (!g) return;
-    if (g->map) munmap((void *)g->map, g->size);
+    if (g->map && g->owns_map) munmap((void *)g->map, g->size);
     for (int64_t i = 0; g->kv && i < g->n_kv; i++) {
         free(g->kv[i].key);
         free(g->kv[i].str_off);
