@@ -70,6 +70,34 @@ size_t slm_type_row_bytes(slm_type t, int64_t n) {
     return slm_mul_size((size_t)(n / bs), slm_type_block_bytes(t), &out) ? out : 0;
 }
 
+slm_gguf_size_check slm_gguf_tensor_size(slm_type t, const int64_t ne[SLM_GGUF_MAX_DIMS],
+                                         int64_t *n_elements, size_t *n_bytes) {
+    *n_elements = 0;
+    *n_bytes = 0;
+    int64_t bs = slm_type_block_size(t);
+    if (bs == 0) return SLM_GGUF_SIZE_BAD_TYPE;
+    bool empty = false;
+    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
+        if (ne[d] < 0) return SLM_GGUF_SIZE_NEGATIVE;
+        empty |= ne[d] == 0;
+    }
+    if (ne[0] % bs != 0) return SLM_GGUF_SIZE_BLOCK;
+    if (empty) return SLM_GGUF_SIZE_OK;
+    int64_t n = 1;
+    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
+        if (n > INT64_MAX / ne[d]) return SLM_GGUF_SIZE_OVERFLOW;
+        n *= ne[d];
+    }
+    /* bytes = (ne[0] / block) * block_bytes * ne[1] * ne[2] * ne[3] */
+    size_t bytes;
+    if (!slm_mul_size((size_t)(ne[0] / bs), slm_type_block_bytes(t), &bytes)) return SLM_GGUF_SIZE_OVERFLOW;
+    for (int d = 1; d < SLM_GGUF_MAX_DIMS; d++)
+        if (!slm_mul_size(bytes, (size_t)ne[d], &bytes)) return SLM_GGUF_SIZE_OVERFLOW;
+    *n_elements = n;
+    *n_bytes = bytes;
+    return SLM_GGUF_SIZE_OK;
+}
+
 /* ---- metadata value types ---- */
 
 static const struct {

@@ -231,8 +231,6 @@ static slm_status parse_tensor_info(cursor *c, slm_gguf *g, int64_t i) {
     t->n_dims = (int)nd;
     if ((st = need(c, 8 * (size_t)nd + 12, fmt(f, "tensor '%s' ne/type/offset", t->name))) != SLM_OK)
         return st;
-    int64_t n_el = 1;
-    bool overflow = false;
     for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
         t->ne[d] = 1;
         if (d >= (int)nd) continue;
@@ -241,41 +239,29 @@ static slm_status parse_tensor_info(cursor *c, slm_gguf *g, int64_t i) {
             return refuse(c->path, fmt(f, "tensor '%s' ne[%d]", t->name, d),
                           fmt(a, "%" PRId64, (int64_t)v), "a dimension >= 0");
         t->ne[d] = (int64_t)v;
-        if (t->ne[d] != 0 && n_el > INT64_MAX / t->ne[d]) overflow = true;
-        else n_el *= t->ne[d];
     }
     uint32_t type = rd_u32(c);
-    t->offset = 0;
     uint64_t off = rd_u64(c);
-    if (overflow && n_el != 0) {
-        bool any_zero = false;
-        for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) any_zero |= t->ne[d] == 0;
-        if (!any_zero)
-            return refuse(c->path, fmt(f, "tensor '%s' element count", t->name),
-                          fmt(a, "%" PRId64 " x %" PRId64 " x %" PRId64 " x %" PRId64 " (overflows int64)",
-                              t->ne[0], t->ne[1], t->ne[2], t->ne[3]),
-                          "a product below 2^63");
-        n_el = 0;
-    }
-    t->n_elements = n_el;
     if (type >= SLM_TYPE_COUNT || slm_type_block_size((slm_type)type) == 0)
         return refuse(c->path, fmt(f, "tensor '%s' type", t->name), fmt(a, "%" PRIu32, type),
                       "a ggml type slm knows (F32, F16, BF16, Q4_0..Q8_1, Q2_K..Q8_K)");
     t->type = (slm_type)type;
-    int64_t bs = slm_type_block_size(t->type);
-    if (t->ne[0] % bs != 0)
+    switch (slm_gguf_tensor_size(t->type, t->ne, &t->n_elements, &t->n_bytes)) {
+    case SLM_GGUF_SIZE_OK:
+        break;
+    case SLM_GGUF_SIZE_BLOCK:
         return refuse(c->path, fmt(f, "tensor '%s' ne[0]", t->name), fmt(a, "%" PRId64, t->ne[0]),
-                      fmt(b, "a multiple of %s's block size %" PRId64, slm_type_name(t->type), bs));
-    /* bytes = row bytes * number of rows, overflow-checked */
-    size_t rows = 1, row = 0, bytes = 0;
-    bool ok = slm_mul_size((size_t)(t->ne[0] / bs), slm_type_block_bytes(t->type), &row);
-    for (int d = 1; d < SLM_GGUF_MAX_DIMS && ok; d++) ok = slm_mul_size(rows, (size_t)t->ne[d], &rows);
-    if (ok) ok = slm_mul_size(row, rows, &bytes);
-    if (!ok || bytes > c->size)
-        return refuse(c->path, fmt(f, "tensor '%s' size", t->name),
-                      ok ? fmt(a, "%zu bytes", bytes) : "a byte count that overflows",
+                      fmt(b, "a multiple of %s's block size %" PRId64, slm_type_name(t->type),
+                          slm_type_block_size(t->type)));
+    default: /* overflow (negative dims were refused above) */
+        return refuse(c->path, fmt(f, "tensor '%s' shape", t->name),
+                      fmt(a, "%" PRId64 " x %" PRId64 " x %" PRId64 " x %" PRId64 " %s", t->ne[0], t->ne[1],
+                          t->ne[2], t->ne[3], slm_type_name(t->type)),
+                      "an element count below 2^63 and a byte size that fits");
+    }
+    if (t->n_bytes > c->size)
+        return refuse(c->path, fmt(f, "tensor '%s' size", t->name), fmt(a, "%zu bytes", t->n_bytes),
                       fmt(b, "at most the file size %zu", c->size));
-    t->n_bytes = n_el == 0 ? 0 : bytes;
     if (off > c->size)
         return refuse(c->path, fmt(f, "tensor '%s' offset", t->name), fmt(a, "%" PRIu64, off),
                       fmt(b, "at most the file size %zu", c->size));
