@@ -33,6 +33,25 @@ static const struct {
     [SLM_TYPE_Q6_K] = {"Q6_K", 256, 128 + 64 + 16 + 2}, /* ql, qh, scales, d */
     [SLM_TYPE_Q8_K] = {"Q8_K", 256, 4 + 256 + 32},   /* float d, qs, bsums[16] */
     [SLM_TYPE_BF16] = {"BF16", 1, 2},
+    /* Types slm reads and copies but does not compute with (no slm_type
+     * names, so switches over slm_type stay exhaustive): geometry only. */
+    [16] = {"IQ2_XXS", 256, 2 + 64},         /* d, qs[32] u16 */
+    [17] = {"IQ2_XS", 256, 2 + 64 + 8},      /* d, qs[32] u16, scales[8] */
+    [18] = {"IQ3_XXS", 256, 2 + 96},         /* d, qs[96] */
+    [19] = {"IQ1_S", 256, 2 + 32 + 16},      /* d, qs[32], qh[8] u16 */
+    [20] = {"IQ4_NL", 32, 2 + 16},           /* d, qs[16] */
+    [21] = {"IQ3_S", 256, 2 + 64 + 8 + 32 + 4}, /* d, qs, qh, signs, scales */
+    [22] = {"IQ2_S", 256, 2 + 64 + 8 + 8},   /* d, qs, qh, scales */
+    [23] = {"IQ4_XS", 256, 2 + 2 + 4 + 128}, /* d, scales_h, scales_l, qs */
+    [24] = {"I8", 1, 1},
+    [25] = {"I16", 1, 2},
+    [26] = {"I32", 1, 4},
+    [27] = {"I64", 1, 8},
+    [28] = {"F64", 1, 8},
+    [29] = {"IQ1_M", 256, 32 + 16 + 8},      /* qs, qh, scales */
+    [34] = {"TQ1_0", 256, 48 + 4 + 2},       /* qs, qh, d */
+    [35] = {"TQ2_0", 256, 64 + 2},           /* qs, d */
+    [39] = {"MXFP4", 32, 1 + 16},            /* e, qs */
 };
 
 int64_t slm_type_block_size(slm_type t) {

@@ -68,8 +68,11 @@ typedef enum {
     SLM_TYPE_COUNT = 40
 } slm_type;
 
-/* Block geometry: elements per block and bytes per block; 0 for types slm
- * does not know (then the reader refuses the tensor). */
+/* Block geometry: elements per block and bytes per block; 0 for ids ggml
+ * does not define (then the reader refuses the tensor).  Besides the named
+ * types above, ggml's other types (IQ*, I8..I64, F64, TQ1_0, TQ2_0, MXFP4)
+ * have geometry and names so that any llama.cpp GGUF opens and copies; slm
+ * computes only with the named ones. */
 int64_t slm_type_block_size(slm_type t);
 size_t slm_type_block_bytes(slm_type t);
 const char *slm_type_name(slm_type t);          /* "F32", "Q4_K", ...; NULL if unknown */

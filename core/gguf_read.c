@@ -244,7 +244,7 @@ static slm_status parse_tensor_info(cursor *c, slm_gguf *g, int64_t i) {
     uint64_t off = rd_u64(c);
     if (type >= SLM_TYPE_COUNT || slm_type_block_size((slm_type)type) == 0)
         return refuse(c->path, fmt(f, "tensor '%s' type", t->name), fmt(a, "%" PRIu32, type),
-                      "a ggml type slm knows (F32, F16, BF16, Q4_0..Q8_1, Q2_K..Q8_K)");
+                      "a ggml type id (0..39, except the removed 4, 5, 31..33, 36..38)");
     t->type = (slm_type)type;
     switch (slm_gguf_tensor_size(t->type, t->ne, &t->n_elements, &t->n_bytes)) {
     case SLM_GGUF_SIZE_OK:

@@ -58,6 +58,9 @@ static struct {
     void (*dequantize_q8_0)(const void *, float *, int64_t);
     void (*fp16_to_fp32_row)(const uint16_t *, float *, int64_t);
     void (*bf16_to_fp32_row)(const uint16_t *, float *, int64_t);
+    int64_t (*blck_size)(int);
+    size_t (*type_size)(int);
+    const char *(*type_name)(int);
 } gg;
 
 static void *lib;
@@ -119,6 +122,9 @@ static int load_ggml(void) {
     SYM(dequantize_q8_0, "dequantize_row_q8_0");
     SYM(fp16_to_fp32_row, "ggml_fp16_to_fp32_row");
     SYM(bf16_to_fp32_row, "ggml_bf16_to_fp32_row");
+    SYM(blck_size, "ggml_blck_size");
+    SYM(type_size, "ggml_type_size");
+    SYM(type_name, "ggml_type_name");
 #undef SYM
     return 0;
 }
@@ -354,6 +360,31 @@ static void test_to_f32_matches_ggml(void **state) {
     free(x), free(mine), free(ref), free(h), free(bf), free(q);
 }
 
+/* slm's type table equals ggml's for every type ggml defines (block size,
+ * block bytes, name); ids ggml removed have size 0 in both. */
+static void test_type_table_matches_ggml(void **state) {
+    (void)state;
+    int known = 0;
+    for (int t = 0; t < SLM_TYPE_COUNT; t++) {
+        size_t gbytes = gg.type_size(t);
+        if (gbytes == 0) { /* removed id (Q4_2, Q4_3, Q4_0_4_4, ...) */
+            assert_int_equal(slm_type_block_size((slm_type)t), 0);
+            continue;
+        }
+        known++;
+        assert_int_equal(slm_type_block_size((slm_type)t), gg.blck_size(t));
+        assert_int_equal(slm_type_block_bytes((slm_type)t), gbytes);
+        const char *name = slm_type_name((slm_type)t);
+        assert_non_null(name);
+        char upper[32];
+        snprintf(upper, sizeof upper, "%s", gg.type_name(t));
+        for (char *p = upper; *p; p++)
+            if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+        assert_string_equal(name, upper);
+    }
+    assert_true(known >= 30);
+}
+
 /* llama.cpp's own vocab GGUFs: slm and ggml see the same keys and values. */
 static void test_vocab_files_agree(void **state) {
     (void)state;
@@ -394,6 +425,7 @@ int main(void) {
         cmocka_unit_test(test_slm_reads_ggml),
         cmocka_unit_test(test_vocab_files_agree),
         cmocka_unit_test(test_to_f32_matches_ggml),
+        cmocka_unit_test(test_type_table_matches_ggml),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
