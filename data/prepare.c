@@ -359,7 +359,7 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     else {
         size_t n = strlen(p->out) + 16;
         r.reject_path = malloc(n);
-        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects.jsonl", p->out);
+        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects", p->out);
     }
 
     slm_dataset_header h = slm_dataset_default_header();

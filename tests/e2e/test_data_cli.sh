@@ -40,7 +40,7 @@ for want in "in.jsonl:2: skipped: malformed JSON" "in.jsonl:3: skipped: unknown 
             "4 bad record(s) skipped"; do
   grep -qF "$want" "$T/err" || fail "stderr lacks '$want'"
 done
-sed -n '2,4p;6p' "$T/in.jsonl" | cmp -s - "$T/s.h5.rejects.jsonl" || fail "reject file differs from the bad lines"
+sed -n '2,4p;6p' "$T/in.jsonl" | cmp -s - "$T/s.h5.rejects" || fail "reject file differs from the bad lines"
 grep -q "records 6: bad 4" "$T/out" || { cat "$T/out"; fail "summary counts"; }
 
 # slm info agrees with h5py on documents, tokens and the masked fraction
