@@ -8,7 +8,7 @@ monitoring service.  Deterministic (fixed seed); stdlib only.
 Facts (products, prices, warranty terms, error codes, policies) live in the
 tables below; documents, tickets and FAQ entries are rendered from them with
 varied wording, so a model trained on the corpus can learn them and the
-held-out questions (faq_heldout.jsonl) test what it learned.
+held-out questions (heldout/faq.jsonl; never a training input) test what it learned.
 """
 import json
 import os
@@ -255,9 +255,9 @@ def main():
     held, train = pairs[:n_held], pairs[n_held:]
     with open(os.path.join(out, "faq.jsonl"), "w", encoding="utf-8") as f:
         for q, a in train:
-            for _ in range(3):
-                f.write(json.dumps({"prompt": f"Question: {q}\nAnswer:", "completion": f" {a}"}) + "\n")
-    with open(os.path.join(out, "faq_heldout.jsonl"), "w", encoding="utf-8") as f:
+            f.write(json.dumps({"prompt": f"Question: {q}\nAnswer:", "completion": f" {a}"}) + "\n")
+    os.makedirs(os.path.join(out, "heldout"), exist_ok=True)
+    with open(os.path.join(out, "heldout", "faq.jsonl"), "w", encoding="utf-8") as f:
         for q, a in held:
             f.write(json.dumps({"prompt": f"Question: {q}\nAnswer:", "completion": f" {a}"}) + "\n")
 
