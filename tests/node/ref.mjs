@@ -11,6 +11,7 @@
 //   --gen N                   greedy-generate N tokens after --ids with
 //                             llama.cpp's own sampler (temperature 0); prints
 //                             {"ids": [...]} (stops early at end-of-generation)
+//   --gen-ids "1 2"           prompt of --gen instead of --ids
 //   --lora A.gguf             apply a LoRA adapter (scale 1)
 //   --bench T --reps R        prompt processing of T tokens, R timed reps
 //                             (after one warm-up); prints {"tokens_per_s", ...}
@@ -35,7 +36,7 @@ const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
 
 async function makeContext(n) {
     const o = {
-        contextSize: Math.max(n, 16), batchSize: Math.max(n, 16), sequences: 1, threads,
+        contextSize: Math.max(n + 1, 16), batchSize: Math.max(n + 1, 16), sequences: 1, threads,
         flashAttention: false,
         experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
     };
@@ -90,11 +91,12 @@ if (opt("logits") || opt("nll-ctx")) {
 
 if (opt("gen")) {
     const n = Number(opt("gen"));
-    const ctx = await makeContext(ids.length + n + 1);
+    const gids = opt("gen-ids") ? opt("gen-ids").trim().split(/\s+/).map(Number) : ids;
+    const ctx = await makeContext(gids.length + n + 1);
     const seq = ctx.getSequence();
     const out = [];
     if (n > 0) {
-        for await (const t of seq.evaluate(ids, { temperature: 0 })) {
+        for await (const t of seq.evaluate(gids, { temperature: 0 })) {
             if (model.isEogToken(t)) break;
             out.push(t);
             if (out.length >= n) break;
