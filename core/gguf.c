@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/gguf_internal.h"
@@ -327,7 +328,17 @@ static void put_scalar(sbuf *s, const uint8_t *p, slm_gguf_type t) {
     float f;
     double d;
     switch (t) {
-    case SLM_GGUF_FLOAT32: memcpy(&f, p, 4); put(s, "%.9g", (double)f); break;
+    case SLM_GGUF_FLOAT32: {
+        /* shortest text that reads back as the same float */
+        char tmp[32];
+        memcpy(&f, p, 4);
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);
+            if (strtof(tmp, NULL) == f || f != f) break;
+        }
+        put(s, "%s", tmp);
+        break;
+    }
     case SLM_GGUF_FLOAT64: memcpy(&d, p, 8); put(s, "%.17g", d); break;
     case SLM_GGUF_BOOL: put(s, p[0] ? "true" : "false"); break;
     case SLM_GGUF_STRING: {
