@@ -5,6 +5,7 @@
  *   --gen N            greedy-decodes N tokens after the ids with the KV
  *                      cache (prompt in one call, then one token per call),
  *                      stopping at EOS; prints {"ids": [...]}
+ *   --gen-ids "1 2"    prompt of --gen instead of --ids
  *   --lora A.gguf      merges a llama.cpp LoRA adapter first (scale 1)
  *
  *   model_logits --model M.gguf --ids "1 2 3" [--logits F] [--gen N] [--lora A]
@@ -19,8 +20,18 @@
 #include "model/llama.h"
 #include "model/sample.h"
 
+static int64_t parse_ids(const char *s, int32_t *ids) {
+    int64_t n = 0;
+    for (char *p = (char *)s, *e; n < 4096; p = e) {
+        long v = strtol(p, &e, 10);
+        if (e == p) break;
+        ids[n++] = (int32_t)v;
+    }
+    return n;
+}
+
 int main(int argc, char **argv) {
-    const char *model = NULL, *ids_s = "", *out = NULL, *lora = NULL;
+    const char *model = NULL, *ids_s = "", *gids_s = NULL, *out = NULL, *lora = NULL;
     long gen = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--model")) model = argv[i + 1];
@@ -28,6 +39,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--logits")) out = argv[i + 1];
         else if (!strcmp(argv[i], "--gen")) gen = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--lora")) lora = argv[i + 1];
+        else if (!strcmp(argv[i], "--gen-ids")) gids_s = argv[i + 1];
         else {
             fprintf(stderr, "model_logits: unknown option %s\n", argv[i]);
             return 2;
@@ -37,14 +49,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: model_logits --model M.gguf --ids \"1 2 3\" [--logits F] [--gen N] [--lora A]\n");
         return 2;
     }
-    int32_t ids[4096];
-    int64_t T = 0;
-    for (char *p = (char *)ids_s, *e; T < 4096; p = e) {
-        long v = strtol(p, &e, 10);
-        if (e == p) break;
-        ids[T++] = (int32_t)v;
-    }
-    if (T == 0) {
+    static int32_t ids[4096], gids[4096];
+    const int64_t T = parse_ids(ids_s, ids), TG = gids_s ? parse_ids(gids_s, gids) : T;
+    if (!gids_s) memcpy(gids, ids, sizeof ids);
+    if (T == 0 || TG == 0) {
         fprintf(stderr, "model_logits: --ids is empty\n");
         return 2;
     }
@@ -70,10 +78,10 @@ int main(int argc, char **argv) {
         slm_llama_infer_free(s);
     }
     if (gen > 0) {
-        slm_llama_infer_params p = {.B = 1, .T_max = T, .n_kv = T + gen, .all_logits = false};
+        slm_llama_infer_params p = {.B = 1, .T_max = TG, .n_kv = TG + gen, .all_logits = false};
         slm_llama_infer *s;
         if ((st = slm_llama_infer_init(&w, &p, &s)) != SLM_OK) return slm_status_exit_code(st);
-        const float *lg = slm_llama_infer_forward(s, ids, T, SLM_LOGITS_LAST);
+        const float *lg = slm_llama_infer_forward(s, gids, TG, SLM_LOGITS_LAST);
         printf("{\"ids\":[");
         for (long i = 0; i < gen; i++) {
             int32_t t = slm_argmax(lg, V);
