@@ -2,6 +2,7 @@
 #include "train/job.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -260,11 +261,18 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     p.progress = progress;
     p.stop = stop;
     st = slm_trainer_run(&p, &model, &data, slm_loss_cross_entropy, NULL, res);
-    if (st == SLM_OK)
-        slm_log_info("done: step %lld, loss %.4f, val_loss %.4f, %lld tokens; checkpoints in %s "
-                     "(slm export --ckpt %s --out model.gguf)",
-                     (long long)res->step, res->loss, res->val_loss, (long long)res->tokens_seen,
-                     c->dir, c->dir);
+    if (st == SLM_OK) {
+        char val[32] = "n/a";
+        if (isfinite(res->val_loss)) snprintf(val, sizeof val, "%.4f", res->val_loss);
+        if (res->step == res->start_step)
+            slm_log_info("nothing to do: %s already holds step %lld of %lld (raise train.steps "
+                         "to continue)", c->dir, (long long)res->step, (long long)c->steps);
+        else
+            slm_log_info("done: step %lld, loss %.4f, val_loss %s, %lld tokens; checkpoints in "
+                         "%s (slm export --ckpt %s --out model.gguf)",
+                         (long long)res->step, res->loss, val, (long long)res->tokens_seen,
+                         c->dir, c->dir);
+    }
 done:
     free(cfg_text);
     slm_token_data_free(&td);
