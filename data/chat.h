@@ -5,6 +5,8 @@
  * lacks one is refused by slm_chat_template_init with the missing piece):
  *   chatml : <|im_start|>ROLE\nCONTENT<|im_end|>\n            needs <|im_start|>, <|im_end|>
  *   llama2 : <s>[INST] <<SYS>>\nSYS\n<</SYS>>\n\nUSER [/INST] ASSISTANT </s>
+ *            (the space before ASSISTANT comes from the encoder's dummy prefix
+ *            when it has one, else is encoded with the assistant text)
  *                                                         needs BOS and EOS ids
  *   llama3 : <|begin_of_text|><|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|>
  *            needs <|begin_of_text|>, <|start_header_id|>, <|end_header_id|>, <|eot_id|>
@@ -27,7 +29,8 @@
 #include "data/tokenizer.h"
 
 /* What rendering needs from a tokenizer; tests may supply a fake. */
-typedef struct {
+typedef struct slm_encoder slm_encoder;
+struct slm_encoder {
     const void *ctx;
     /* encode without BOS and without special-token parsing; *ids allocated */
     slm_status (*encode)(const void *ctx, const char *text, size_t len, int32_t **ids,
@@ -36,8 +39,14 @@ typedef struct {
     int32_t bos, eos; /* -1 if none */
     bool add_bos;
     int32_t n_vocab;
-} slm_encoder;
+    bool space_prefix; /* encode puts a space before the text (SentencePiece's dummy prefix) */
+    /* optional: a copy for one thread (e.g. with its own scratch state);
+     * encoders without it are shared between threads as they are */
+    slm_status (*thread_copy)(const slm_encoder *e, slm_encoder *out);
+    void (*thread_release)(slm_encoder *e);
+};
 
+/* Encoder over t; thread copies encode through their own slm_tok_session. */
 void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t);
 
 typedef enum {

@@ -73,6 +73,7 @@ static bool attr_read_str(hid_t obj, const char *name, char *buf, size_t cap) {
         if (H5Tis_variable_str(ft) > 0) {
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(ft));
             char *s = NULL;
             if (H5Aread(a, mt, &s) >= 0 && s) {
                 snprintf(buf, cap, "%s", s);
@@ -359,12 +360,15 @@ void slm_dataset_sources_free(slm_dataset_source *src, int64_t n) {
 static slm_status read_str_column(hid_t g, const char *name, int64_t n, char **out) {
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
     if (d < 0) return SLM_ERR_FORMAT;
+    hid_t ft = H5Dget_type(d);
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
-    H5Tset_cset(mt, H5T_CSET_UTF8);
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    bool is_vstr = H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0;
+    H5Tclose(ft);
     hid_t sp = H5Dget_space(d);
     hsize_t dim = 0;
-    bool ok = H5Sget_simple_extent_ndims(sp) == 1;
+    bool ok = is_vstr && H5Sget_simple_extent_ndims(sp) == 1;
     if (ok) H5Sget_simple_extent_dims(sp, &dim, NULL);
     ok = ok && (int64_t)dim == n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
     if (!ok) memset(out, 0, sizeof(char *) * (size_t)n);

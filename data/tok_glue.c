@@ -2,6 +2,7 @@
  * tokenizer, kept apart so that dataset.o and chat.o link without one
  * (trainers reading datasets; tests rendering with a fake encoder). */
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "data/chat.h"
 #include "data/dataset.h"
@@ -27,6 +28,26 @@ static int32_t tok_find(const void *ctx, const char *piece) {
     return slm_tokenizer_find(ctx, piece);
 }
 
+static slm_status session_encode(const void *ctx, const char *text, size_t len, int32_t **ids,
+                                 size_t *n) {
+    return slm_tok_session_encode((slm_tok_session *)ctx, text, len, false, false, ids, n);
+}
+
+static slm_status tok_thread_copy(const slm_encoder *e, slm_encoder *out) {
+    *out = *e;
+    slm_tok_session *s = slm_tok_session_new(e->ctx);
+    if (!s) return SLM_ERR_NOMEM;
+    out->ctx = s;
+    out->encode = session_encode;
+    out->thread_copy = NULL;
+    return SLM_OK;
+}
+
+static void tok_thread_release(slm_encoder *e) {
+    slm_tok_session_free((slm_tok_session *)e->ctx);
+    e->ctx = NULL;
+}
+
 void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
     e->ctx = t;
     e->encode = tok_encode;
@@ -35,4 +56,16 @@ void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
     e->eos = slm_tokenizer_eos(t);
     e->add_bos = slm_tokenizer_add_bos(t);
     e->n_vocab = slm_tokenizer_n_vocab(t);
+    /* does encoding prepend a space (SentencePiece add_space_prefix)? */
+    e->space_prefix = false;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (slm_tokenizer_encode(t, "a", 1, false, false, &ids, &n) == SLM_OK && n > 0) {
+        size_t len = 0;
+        const char *piece = slm_tokenizer_piece(t, ids[0], false, &len);
+        e->space_prefix = piece && len > 0 && piece[0] == ' ';
+    }
+    free(ids);
+    e->thread_copy = tok_thread_copy;
+    e->thread_release = tok_thread_release;
 }
