@@ -92,6 +92,10 @@ static double evaluate(const slm_trainer_params *p, slm_train_model *m, slm_trai
         sum += l * (double)n;
         count += n;
     }
+    if (!count)
+        slm_log_warn("validation: the %lld sequences evaluated hold no position with loss_mask 1; "
+                     "raise train.eval_batches or change data.seq_len",
+                     (long long)(p->eval_batches * p->B));
     return count ? sum / (double)count : NAN;
 }
 
