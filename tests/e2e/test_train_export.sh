@@ -9,6 +9,7 @@
 #  - plain LoRA (alpha / r) the same way, adapter only.
 #  - full fine-tune exported F32: llama.cpp agrees with slm to <= 1e-3 and the
 #    weights moved; F16 and BF16 exports load in llama.cpp.
+#  - a model pretrained from scratch (tied output) exported F32 agrees too.
 set -u
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
@@ -117,6 +118,15 @@ for ty in F16 BF16; do
     logits_ref "$W/full_$ty.gguf" "$W/full_ref_$ty.f32"
     cmp_logits "$W/full_slm.f32" "$W/full_ref_$ty.f32" 0.1 "full fine-tune $ty loads in llama.cpp (loose: half-precision weights)"
 done
+
+# pretraining from scratch (tied output, GQA): the export loads in llama.cpp and agrees
+"$SLM" train --config "$W/lora.ini" --out "$W/pre" --quiet --set model.mode=pretrain \
+    --set "model.vocab=$W/vocab.gguf" --set model.dim=64 --set model.heads=4 --set model.kv_heads=2 \
+    --set model.layers=2 --set optim.lr=3e-3 2>"$W/pre.log" || { cat "$W/pre.log"; fail "pretrain"; }
+"$SLM" export --ckpt "$W/pre" --out "$W/pre.gguf" 2>/dev/null || fail "export pretrain"
+logits_slm "$W/pre.gguf" "$W/pre_slm.f32"
+logits_ref "$W/pre.gguf" "$W/pre_ref.f32"
+cmp_logits "$W/pre_slm.f32" "$W/pre_ref.f32" $TOL "pretrained (tied) F32, llama.cpp vs slm"
 
 # refusals: adapter from a full checkpoint; a different base
 "$SLM" export --ckpt "$W/full" --out "$W/x.gguf" --adapter 2>"$W/r.log"; [ $? -eq 2 ] || fail "--adapter on a full checkpoint not refused"
