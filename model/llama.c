@@ -217,7 +217,7 @@ slm_status slm_llama_dequantize(const char *path, const slm_gguf_tensor *t, floa
     }
     default:
 #ifdef SLM_HAVE_QUANTS
-        if (slm_type_block_size(t->type) > 0) {
+        if (slm_quant_can_dequantize(t->type) && t->ne[0] % slm_quant_block_size(t->type) == 0) {
             const int64_t row = t->ne[0], rows = n / row;
             const size_t rb = slm_type_row_bytes(t->type, row);
             const char *s = t->data;
