@@ -99,7 +99,7 @@ static int cmd_make(const char *path, bool lora, bool tied, uint64_t seed) {
     slm_llama_hparams hp = {.n_vocab = 256, .n_embd = 32, .n_layer = 2, .n_head = 4,
                             .n_head_kv = 2, .head_dim = 8, .n_ff = 48, .n_ctx = 64,
                             .rms_eps = 1e-5f, .rope_base = 10000.0f, .tied_output = tied};
-    const int64_t B = 2, T = 13, N = B * T, V = hp.n_vocab;
+    const int64_t B = 2, T = 70, N = B * T, V = hp.n_vocab; /* T > 64: two attention tiles */
     slm_llama_weights w;
     if (slm_llama_weights_alloc(&hp, &w) != SLM_OK) return 1;
     slm_rng r;
@@ -111,8 +111,8 @@ static int cmd_make(const char *path, bool lora, bool tied, uint64_t seed) {
             t.data[j] = t.n_dims == 1 ? 0.7f + 0.6f * slm_rng_uniform(&r)
                                       : 0.5f * slm_rng_normal(&r) / sqrtf((float)t.ne[0]) * 2.0f;
     }
-    int32_t tok[26], tgt[26];
-    uint8_t mask[26];
+    int32_t tok[140], tgt[140];
+    uint8_t mask[140];
     for (int64_t i = 0; i < N; i++) {
         tok[i] = (int32_t)slm_rng_below(&r, (uint64_t)V);
         tgt[i] = (int32_t)slm_rng_below(&r, (uint64_t)V);
