@@ -141,6 +141,7 @@ static void test_attention(void **state) {
     attn_case(&r, 2, 17, 4, 2, 6);  /* GQA 2:1, odd T */
     attn_case(&r, 1, 33, 6, 1, 8);  /* multi-query */
     attn_case(&r, 3, 64, 6, 6, 48); /* MHA, hs of the 15M model */
+    attn_case(&r, 2, 130, 4, 2, 16); /* three 64-row tiles of the sgemm path */
     /* T = 1: softmax over one key is 1, so out = v and lse = q.k / sqrt(hs) */
     float q[2] = {1, 2}, k[2] = {3, 4}, v[2] = {5, 6}, o[2], l;
     slm_attention_forward(o, &l, q, k, v, 1, 1, 1, 1, 2);
