@@ -99,7 +99,7 @@ static int cmd_prepare(int argc, char **argv) {
         {"seed", 0, SLM_OPT_INT, &seed, "1234", "N", "seed of the train/val split"},
         {"on-error", 0, SLM_OPT_STR, &on_error, "fail", "fail|skip", "bad records: stop (exit 2, nothing written) or skip them"},
         {"max-tokens", 0, SLM_OPT_INT, &max_tokens, "0", "N", "records longer than N tokens are bad records (0: no limit)"},
-        {"reject-file", 0, SLM_OPT_STR, &reject, NULL, "FILE", "where skipped lines go (default OUT.rejects.jsonl)"},
+        {"reject-file", 0, SLM_OPT_STR, &reject, NULL, "FILE", "where skipped lines go (default OUT.rejects)"},
         {"threads", 0, SLM_OPT_INT, &threads, "0", "N", "tokenizer threads (0: OMP_NUM_THREADS / all cores)"},
         {0},
     };

@@ -17,6 +17,7 @@
 #define BATCH_BYTES ((size_t)8 << 20)
 #define MAX_REPORTED_BAD 100 /* bad records logged one by one; the rest counted */
 #define MAX_REPORTED_DUPS 20
+#define COPY_BLOCK ((int64_t)1 << 20) /* tokens per read when copying an existing dataset */
 
 slm_prepare_params slm_prepare_default_params(void) {
     slm_prepare_params p;
@@ -290,17 +291,33 @@ static slm_status copy_existing(run *r, const char *fingerprint, char ***known,
             slm_dataset_close(ds);
             return SLM_ERR_USAGE;
         }
-        int32_t *t;
-        uint8_t *m;
-        int64_t n;
-        st = slm_dataset_read_all(ds, &t, &m, &n);
+        /* stream whole documents in blocks of about COPY_BLOCK tokens */
         const int64_t *off = slm_dataset_doc_offsets(ds);
-        for (int64_t d = 0; st == SLM_OK && d < slm_dataset_n_docs(ds); d++) {
-            int64_t a = off[d], len = off[d + 1] - off[d];
-            bool dummy;
-            st = keyset_insert(&r->seen, doc_key(t + a, m + a, len), &dummy);
-            if (st == SLM_OK) st = slm_dataset_writer_add_doc(r->w, (slm_split)sp, t + a, m + a, len);
-            for (int64_t i = 0; i < len; i++) r->stats->masked_total += m[a + i];
+        int64_t n = slm_dataset_n_tokens(ds), n_docs = slm_dataset_n_docs(ds), cap = 0;
+        int32_t *t = NULL;
+        uint8_t *m = NULL;
+        for (int64_t d0 = 0, d1; st == SLM_OK && d0 < n_docs; d0 = d1) {
+            for (d1 = d0 + 1; d1 < n_docs && off[d1 + 1] - off[d0] <= COPY_BLOCK; d1++) {}
+            int64_t len = off[d1] - off[d0];
+            if (len > cap) {
+                free(t), free(m);
+                cap = len;
+                t = malloc(sizeof(int32_t) * (size_t)(cap > 0 ? cap : 1));
+                m = malloc((size_t)(cap > 0 ? cap : 1));
+                if (!t || !m) {
+                    st = SLM_ERR_NOMEM;
+                    break;
+                }
+            }
+            st = slm_dataset_read(ds, off[d0], len, t, m);
+            for (int64_t d = d0; st == SLM_OK && d < d1; d++) {
+                int64_t a = off[d] - off[d0], dl = off[d + 1] - off[d];
+                bool dummy;
+                st = keyset_insert(&r->seen, doc_key(t + a, m + a, dl), &dummy);
+                if (st == SLM_OK)
+                    st = slm_dataset_writer_add_doc(r->w, (slm_split)sp, t + a, m + a, dl);
+                for (int64_t i = 0; i < dl; i++) r->stats->masked_total += m[a + i];
+            }
         }
         r->stats->docs_total[sp] = slm_dataset_n_docs(ds);
         r->stats->tokens_total[sp] = n;
@@ -359,7 +376,7 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     else {
         size_t n = strlen(p->out) + 16;
         r.reject_path = malloc(n);
-        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects.jsonl", p->out);
+        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects", p->out);
     }
 
     slm_dataset_header h = slm_dataset_default_header();

@@ -40,7 +40,7 @@ for want in "in.jsonl:2: skipped: malformed JSON" "in.jsonl:3: skipped: unknown 
             "4 bad record(s) skipped"; do
   grep -qF "$want" "$T/err" || fail "stderr lacks '$want'"
 done
-sed -n '2,4p;6p' "$T/in.jsonl" | cmp -s - "$T/s.h5.rejects.jsonl" || fail "reject file differs from the bad lines"
+sed -n '2,4p;6p' "$T/in.jsonl" | cmp -s - "$T/s.h5.rejects" || fail "reject file differs from the bad lines"
 grep -q "records 6: bad 4" "$T/out" || { cat "$T/out"; fail "summary counts"; }
 
 # slm info agrees with h5py on documents, tokens and the masked fraction
@@ -61,6 +61,22 @@ else
   echo "note: h5py missing, slm info numbers not cross-checked"
 fi
 grep -q "sources: 1 files" "$T/info" || fail "slm info sources"
+# other slm HDF5 formats are listed generically (attributes, datasets with type and shape)
+if "$SLM_PYTHON" -c "import h5py" 2>/dev/null; then
+  "$SLM_PYTHON" - "$T/dump.h5" <<'P'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["format"] = "slm.logit_dump"; f.attrs["k"] = 16; f.attrs["teacher"] = "teacher.gguf"
+    f.create_dataset("topk_ids", data=np.zeros((3, 8, 16), np.int32), compression="gzip", chunks=True)
+    f.create_dataset("topk_logprobs", data=np.zeros((3, 8, 16), np.float16))
+P
+  "$SLM" info "$T/dump.h5" > "$T/info2" || fail "slm info on a logit dump"
+  cat "$T/info2"
+  for want in '@format = "slm.logit_dump"' '@k = 16' '@teacher = "teacher.gguf"' \
+              '/topk_ids' 'int32    [3, 8, 16]' 'float16  [3, 8, 16]'; do
+    grep -qF "$want" "$T/info2" || fail "generic slm info lacks '$want'"
+  done
+fi
 
 # a dataset of another vocabulary is not extended
 "$SLM" data prepare --vocab "$SPM" --input "$T/in.jsonl" --out "$T/s.h5" --on-error skip 2> "$T/err"; e=$?

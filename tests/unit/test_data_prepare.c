@@ -201,7 +201,7 @@ static void test_bad_records(void **state) {
     char *rej;
     size_t n;
     char rp[256];
-    snprintf(rp, sizeof rp, "%s.rejects.jsonl", p.out);
+    snprintf(rp, sizeof rp, "%s.rejects", p.out);
     assert_int_equal(slm_read_file(rp, &rej, &n), SLM_OK);
     assert_string_equal(rej, "{\"text\": 7}\n{\"messages\": [{\"role\": \"bot\", \"content\": "
                              "\"x\"}]}\n{\"text\": \"a very long record\"}\n");
