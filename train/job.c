@@ -156,6 +156,26 @@ static slm_status check_ckpt(void *ctx, const slm_ckpt_state *s, const char *pat
     return st == SLM_OK ? SLM_OK : SLM_ERR_USAGE;
 }
 
+/* Input files named by the config must exist before anything is loaded. */
+static slm_status check_inputs(const slm_train_config *c) {
+    const struct {
+        const char *key, *path;
+    } in[] = {
+        {c->mode == SLM_MODE_PRETRAIN ? "model.vocab" : "model.base",
+         c->mode == SLM_MODE_PRETRAIN ? c->vocab : c->base},
+        {"data.train", c->train},
+        {"data.val", c->val},
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        if (!in[i].path[0]) continue;
+        if (access(in[i].path, R_OK) != 0) {
+            slm_log_error("config: %s = '%s': %s", in[i].key, in[i].path, strerror(errno));
+            return SLM_ERR_USAGE;
+        }
+    }
+    return SLM_OK;
+}
+
 slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *stop,
                              bool progress, slm_trainer_result *res) {
     int lock_fd = -1;
@@ -165,7 +185,8 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     slm_llama_train *tr = NULL;
     slm_token_data td = {0};
     char *cfg_text = NULL, fingerprint[65] = "";
-    slm_status st = make_dirs(c->dir);
+    slm_status st = check_inputs(c);
+    if (st == SLM_OK) st = make_dirs(c->dir);
     if (st == SLM_OK) st = lock_dir(c->dir, &lock_fd);
     if (st != SLM_OK) goto done;
     if (c->threads > 0) omp_set_num_threads((int)c->threads);

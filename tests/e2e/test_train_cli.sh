@@ -76,6 +76,10 @@ r = [json.loads(l) for l in open(sys.argv[1])]
 a, b = sum(x['loss'] for x in r[:3]) / 3, sum(x['loss'] for x in r[-3:]) / 3
 print('dataset run: mean loss of steps 1-3 %.3f, of steps 18-20 %.3f' % (a, b)); sys.exit(0 if b < a else 1)" "$W/run/metrics.jsonl" || fail "loss did not decrease on the dataset"
 
+# a missing input is bad usage naming the key
+"$SLM" train --config "$W/job.ini" --out "$W/run3" --set "data.train=$W/nope.h5" 2> "$W/miss.log"; rc=$?
+[ $rc -eq 2 ] && grep -q "data.train = '$W/nope.h5': No such file" "$W/miss.log" || { cat "$W/miss.log"; fail "missing data.train: exit $rc"; }
+
 # lock held -> exit 3
 if command -v flock >/dev/null; then
     mkdir -p "$W/locked"; touch "$W/locked/.lock"
