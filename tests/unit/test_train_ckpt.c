@@ -79,7 +79,8 @@ static void test_roundtrip_exact(void **state) {
     float *t = NULL;
     int64_t ne[2];
     int nd;
-    assert_int_equal(slm_ckpt_read_param(slm_ckpt_path(dir, 5), "blk.0.attn_q.weight", &t, ne, &nd), SLM_OK);
+    char *p5 = slm_ckpt_path(dir, 5);
+    assert_int_equal(slm_ckpt_read_param(p5, "blk.0.attn_q.weight", &t, ne, &nd), SLM_OK);
     assert_int_equal(nd, 2);
     assert_int_equal(ne[0], 3);
     assert_int_equal(ne[1], 2);
@@ -87,10 +88,11 @@ static void test_roundtrip_exact(void **state) {
     free(t);
     char **names;
     int64_t nn;
-    assert_int_equal(slm_ckpt_list_params(slm_ckpt_path(dir, 5), &names, &nn), SLM_OK);
+    assert_int_equal(slm_ckpt_list_params(p5, &names, &nn), SLM_OK);
     assert_int_equal(nn, 2);
     assert_string_equal(names[0], "blk.0.attn_q.weight"); /* creation order */
     slm_ckpt_names_free(names, nn);
+    free(p5);
     slm_ckpt_state_free(&rs);
     slm_adamw_free(&w.opt);
     slm_adamw_free(&r.opt);
