@@ -190,6 +190,17 @@ static void test_refusals(void **state) {
     w.L.n = 1;
     assert_int_equal(slm_ckpt_load_latest(dir, &w.L, NULL, NULL, NULL, &rs, &found), SLM_ERR_USAGE);
     w.L.n = 2;
+    /* stale temporaries of a killed writer are removed, checkpoints kept */
+    char stale[512];
+    snprintf(stale, sizeof stale, "%s/ckpt-9.h5.tmp.12345", dir);
+    FILE *f = fopen(stale, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(slm_ckpt_remove_stale_tmp(dir), 1);
+    assert_int_equal(access(stale, F_OK), -1);
+    char *p2 = slm_ckpt_path(dir, 2);
+    assert_int_equal(access(p2, F_OK), 0);
+    free(p2);
     /* empty directory: nothing found, OK */
     make_dir(dir, sizeof dir);
     assert_int_equal(slm_ckpt_load_latest(dir, &w.L, &w.opt, NULL, NULL, &rs, &found), SLM_OK);
