@@ -94,6 +94,8 @@ int main(int argc, char **argv) {
         tgt[i] = (int32_t)slm_rng_below(&r, (uint64_t)V);
     }
 
+    const bool prof = getenv("SLM_PROFILE") != NULL;
+    slm_llama_train_set_profile(tr, prof);
     double tf = 0, tc = 0, tb = 0, to = 0, loss = 0;
     for (int s = 0; s <= steps; s++) {
         double t0 = slm_time_sec();
@@ -109,6 +111,7 @@ int main(int argc, char **argv) {
         if (s == 0) continue; /* warm-up: first-touch of the arena */
         tf += t1 - t0, tc += t2 - t1, tb += t3 - t2, to += t4 - t3;
     }
+    if (prof) slm_llama_train_print_profile(tr);
     const double dt = (tf + tc + tb + to) / steps, tps = (double)N / dt;
     const int64_t L = hp.n_layer;
     const double attn = 6.0 * (double)L * (double)C * (double)T;

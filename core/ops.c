@@ -5,6 +5,7 @@
  * Everything else is an OpenMP loop over an index that no two threads write.
  * Every kernel is checked against its naive twin in core/ops_ref.c. */
 #include "core/ops.h"
+#include "core/ops_math.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -51,29 +52,23 @@ void slm_matmul_forward(float *out, const float *inp, const float *w, int64_t N,
 void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                       float base) {
     // x (N, NH, hs) in place, pos (N).  llama.cpp normal mode: the pair
-    // (x[2i], x[2i+1]) rotates by theta = pos * base^(-2i/hs).  The angle is
-    // formed in double and rounded once, so that the angle table does not
-    // depend on how it was accumulated.
+    // (x[2i], x[2i+1]) rotates by theta = pos * base^(-2i/hs).  The angles
+    // come from slm_rope_table (formed in double, rounded once, cached).
     SLM_ASSERT(hs % 2 == 0);
     const int64_t half = hs / 2;
-#pragma omp parallel
-    {
-        float cs[512], sn[512]; // per-row tables; hs <= 1024
-        SLM_ASSERT(half <= 512);
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < N; n++) {
+    int32_t max_pos = 0;
+    for (int64_t n = 0; n < N; n++) max_pos = pos[n] > max_pos ? pos[n] : max_pos;
+    const float *tab = slm_rope_table(max_pos, hs, base);
+#pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        SLM_ASSERT(pos[n] >= 0);
+        const float *c = tab + (size_t)pos[n] * hs, *s = c + half;
+        for (int64_t h = 0; h < NH; h++) {
+            float *v = x + (n * NH + h) * hs;
             for (int64_t i = 0; i < half; i++) {
-                double theta = (double)pos[n] * pow((double)base, -2.0 * (double)i / (double)hs);
-                cs[i] = (float)cos(theta);
-                sn[i] = (float)sin(theta);
-            }
-            for (int64_t h = 0; h < NH; h++) {
-                float *v = x + (n * NH + h) * hs;
-                for (int64_t i = 0; i < half; i++) {
-                    float x0 = v[2 * i], x1 = v[2 * i + 1];
-                    v[2 * i] = x0 * cs[i] - x1 * sn[i];
-                    v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
-                }
+                float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * c[i] - x1 * s[i];
+                v[2 * i + 1] = x0 * s[i] + x1 * c[i];
             }
         }
     }
@@ -141,34 +136,6 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
     }
 }
 
-/* Exponential for the softmax-like kernels, vectorisable (no libm call, no
- * branches): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, and Cephes'
- * expf polynomial (Moshier, cephes/single/expf.c), relative error < 2e-7 on
- * [-87, 88]; inputs below -87.3 give ~1e-38 instead of 0, which is harmless
- * in a sum that contains exp(0) = 1. */
-static inline float exp_fast(float x) {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    const float t = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: round */
-    const float n = t - 12582912.0f;
-    int32_t ti;
-    memcpy(&ti, &t, sizeof ti);
-    const int32_t ni = ti - 0x4B400000;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = (ni + 127) << 23;
-    float sc;
-    memcpy(&sc, &bits, sizeof sc);
-    return p * sc;
-}
-
 /* max of x (n), 16 independent lanes so that the compiler vectorises */
 static float row_max(const float *x, int64_t n) {
     float m[16];
@@ -190,15 +157,15 @@ static double exp_sum(float *e, const float *x, float mx, int64_t n) {
     if (e) {
         for (; i + 16 <= n; i += 16)
             for (int j = 0; j < 16; j++) {
-                const float v = exp_fast(x[i + j] - mx);
+                const float v = slm_exp_fast(x[i + j] - mx);
                 e[i + j] = v;
                 acc[j] += v;
             }
-        for (; i < n; i++) acc[0] += e[i] = exp_fast(x[i] - mx);
+        for (; i < n; i++) acc[0] += e[i] = slm_exp_fast(x[i] - mx);
     } else {
         for (; i + 16 <= n; i += 16)
-            for (int j = 0; j < 16; j++) acc[j] += exp_fast(x[i + j] - mx);
-        for (; i < n; i++) acc[0] += exp_fast(x[i] - mx);
+            for (int j = 0; j < 16; j++) acc[j] += slm_exp_fast(x[i + j] - mx);
+        for (; i < n; i++) acc[0] += slm_exp_fast(x[i] - mx);
     }
     double s = 0.0;
     for (int j = 0; j < 16; j++) s += (double)acc[j];
@@ -270,7 +237,7 @@ void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t 
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + slm_exp_fast(-g)) * up[i];
     }
 }
 
