@@ -156,15 +156,18 @@ slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t
     return st;
 }
 
-/* A cut between text[i-1] == '\n' and text[i] splits no token: for BPE no
- * pre-tokenizer word runs from a newline into a following non-space
- * character; for SPM no token holds '\n' together with other bytes
- * (t->nl_barrier), so no merge crosses it. */
+/* A cut between text[i-1] == '\n' and text[i] splits no token.
+ * SPM: no token holds '\n' together with other bytes (t->nl_barrier), so no
+ * merge crosses it.  BPE: the newline must be a whitespace run of its own,
+ * between two printable ASCII characters: then every pre-tokenizer ends a
+ * word after it and starts one at text[i], with or without the cut (a
+ * longer run would not do: "\n\nX" splits as "\n" "\n" "X" because of
+ * \s+(?!\S), but "\n\n" at the end of a chunk stays whole). */
 static bool safe_cut(const slm_tokenizer *t, const char *text, size_t i) {
-    unsigned char c = (unsigned char)text[i];
-    if (text[i - 1] != '\n') return false;
+    if (i < 2 || text[i - 1] != '\n') return false;
     if (t->model == SLM_TOK_MODEL_SPM) return t->nl_barrier;
-    return c > 0x20 && c < 0x7F; /* printable ASCII, never whitespace */
+    unsigned char a = (unsigned char)text[i - 2], c = (unsigned char)text[i];
+    return a > 0x20 && a < 0x7F && c > 0x20 && c < 0x7F;
 }
 
 #define CHUNK_TARGET (64 * 1024)
