@@ -5,6 +5,7 @@
  * Everything else is an OpenMP loop over an index that no two threads write.
  * Every kernel is checked against its naive twin in core/ops_ref.c. */
 #include "core/ops.h"
+#include "core/ops_math.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -85,15 +86,30 @@ void slm_rope_forward_table(float *x, const float *cs, const float *sn, int64_t 
 
 void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                       float base) {
-    // x (N, NH, hs) in place, pos (N)
+    // x (N, NH, hs) in place, pos (N).  The angles come from the cached
+    // per-position table of core/ops_math.c (the same values slm_rope_table
+    // computes: pos * base^(-2i/hs) in double, rounded once), shared with
+    // slm_rope_backward, so the training step computes no cos/sin.
     SLM_ASSERT(hs % 2 == 0);
-    size_t n2;
-    SLM_ASSERT(slm_mul_size((size_t)N, (size_t)hs, &n2));
-    float *tab = slm_alloc((n2 > 0 ? n2 : 1) * sizeof(float));
-    SLM_ASSERT(tab != NULL);
-    slm_rope_table(tab, tab + N * (hs / 2), pos, N, hs, base);
-    slm_rope_forward_table(x, tab, tab + N * (hs / 2), N, NH, hs);
-    slm_free(tab);
+    const int64_t half = hs / 2;
+    int32_t max_pos = 0;
+    for (int64_t n = 0; n < N; n++) {
+        SLM_ASSERT(pos[n] >= 0);
+        max_pos = pos[n] > max_pos ? pos[n] : max_pos;
+    }
+    const float *tab = slm_rope_cache(max_pos, hs, base);
+#pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        const float *c = tab + (size_t)pos[n] * hs, *s = c + half;
+        for (int64_t h = 0; h < NH; h++) {
+            float *v = x + (n * NH + h) * hs;
+            for (int64_t i = 0; i < half; i++) {
+                float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * c[i] - x1 * s[i];
+                v[2 * i + 1] = x0 * s[i] + x1 * c[i];
+            }
+        }
+    }
 }
 
 /* Attention works on tiles of ATT_QT consecutive queries of one head.  Per
@@ -164,34 +180,6 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
     }
 }
 
-/* Exponential for the softmax-like kernels, vectorisable (no libm call, no
- * branches): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, and Cephes'
- * expf polynomial (Moshier, cephes/single/expf.c), relative error < 2e-7 on
- * [-87, 88]; inputs below -87.3 give ~1e-38 instead of 0, which is harmless
- * in a sum that contains exp(0) = 1. */
-static inline float exp_fast(float x) {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    const float t = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: round */
-    const float n = t - 12582912.0f;
-    int32_t ti;
-    memcpy(&ti, &t, sizeof ti);
-    const int32_t ni = ti - 0x4B400000;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = (ni + 127) << 23;
-    float sc;
-    memcpy(&sc, &bits, sizeof sc);
-    return p * sc;
-}
-
 /* max of x (n), 16 independent lanes so that the compiler vectorises */
 static float row_max(const float *x, int64_t n) {
     float m[16];
@@ -213,15 +201,15 @@ static double exp_sum(float *e, const float *x, float mx, int64_t n) {
     if (e) {
         for (; i + 16 <= n; i += 16)
             for (int j = 0; j < 16; j++) {
-                const float v = exp_fast(x[i + j] - mx);
+                const float v = slm_exp_fast(x[i + j] - mx);
                 e[i + j] = v;
                 acc[j] += v;
             }
-        for (; i < n; i++) acc[0] += e[i] = exp_fast(x[i] - mx);
+        for (; i < n; i++) acc[0] += e[i] = slm_exp_fast(x[i] - mx);
     } else {
         for (; i + 16 <= n; i += 16)
-            for (int j = 0; j < 16; j++) acc[j] += exp_fast(x[i + j] - mx);
-        for (; i < n; i++) acc[0] += exp_fast(x[i] - mx);
+            for (int j = 0; j < 16; j++) acc[j] += slm_exp_fast(x[i + j] - mx);
+        for (; i < n; i++) acc[0] += slm_exp_fast(x[i] - mx);
     }
     double s = 0.0;
     for (int j = 0; j < 16; j++) s += (double)acc[j];
@@ -293,7 +281,7 @@ void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t 
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + slm_exp_fast(-g)) * up[i]; /* rel. error < 2e-7 vs expf */
     }
 }
 
