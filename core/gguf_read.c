@@ -142,6 +142,7 @@ static slm_status parse_kv(cursor *c, slm_gguf *g, int64_t i) {
     uint64_t klen;
     slm_status st = rd_str(c, fmt(f, "key[%" PRId64 "]", i), &key, &klen);
     if (st != SLM_OK) return st;
+    if (klen == 0) return refuse(c->path, f, "an empty key", "a non-empty key (llama.cpp refuses empty keys)");
     if (has_nul(key, klen))
         return refuse(c->path, f, "a NUL byte inside the key", "a key without NUL bytes");
     if (!(kv->key = dup_n(key, klen))) return SLM_ERR_NOMEM;
@@ -277,7 +278,13 @@ static int cmp_by_offset(const void *a, const void *b) {
 /* Offsets aligned, data inside the file, no two tensors sharing bytes. */
 static slm_status check_data(slm_gguf *g) {
     char f[200], a[160], b[160];
-    size_t avail = g->size >= g->data_start ? g->size - g->data_start : 0;
+    if (g->n_tensors == 0) return SLM_OK;
+    /* with tensors, the (aligned) data section must start inside the file,
+     * even if every tensor is empty: pointers stay within the mapping */
+    if (g->data_start > g->size)
+        return refuse(g->path, "data section start", fmt(a, "offset %zu", g->data_start),
+                      fmt(b, "at most the file size %zu (file truncated?)", g->size));
+    size_t avail = g->size - g->data_start;
     for (int64_t i = 0; i < g->n_tensors; i++) {
         slm_gguf_tensor *t = &g->tensors[i];
         if (t->offset % g->alignment != 0)
