@@ -9,6 +9,7 @@
  * are OpenMP loops. */
 #include "model/infer.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/ops.h"
@@ -24,11 +25,48 @@ struct slm_llama_infer {
     float *q, *att;    /* (N, NH*hs) */
     float *k, *v;      /* (N, NKV*hs) */
     float *g, *u;      /* (N, F) */
+    float *qkv;        /* (N, Q + 2 KV) fused projection output */
+    float *gu;         /* (N, 2 F) fused gate/up output */
     float *last;       /* (B, C) */
     float *logits;     /* (N, V) or (B, V) */
     int32_t *pos;      /* (N) */
     float *rope_cs, *rope_sn; /* (N, hs/2) rotation table of this call's positions */
 };
+
+/* The allocator of model/llama.c lays wq, wk, wv (and w_gate, w_up) out back
+ * to back whenever their sizes are multiples of 16 floats; then they form one
+ * (Q + 2 KV, C) (and (2 F, C)) matrix and one sgemm replaces three (two),
+ * which pays at small N.  Otherwise the separate products run. */
+static bool qkv_contiguous(const slm_llama_layer *L, int64_t C, int64_t Q, int64_t KV) {
+    return L->wk == L->wq + Q * C && L->wv == L->wk + KV * C;
+}
+
+static bool gate_up_contiguous(const slm_llama_layer *L, int64_t C, int64_t F) {
+    return L->w_up == L->w_gate + F * C;
+}
+
+/* q (N, Q), k, v (N, KV) <- qkv (N, Q + 2 KV) */
+static void split_qkv(float *q, float *k, float *v, const float *qkv, int64_t N, int64_t Q,
+                      int64_t KV) {
+    const int64_t W = Q + 2 * KV;
+#pragma omp parallel for schedule(static) if (N * W > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        memcpy(q + n * Q, qkv + n * W, (size_t)Q * sizeof(float));
+        memcpy(k + n * KV, qkv + n * W + Q, (size_t)KV * sizeof(float));
+        memcpy(v + n * KV, qkv + n * W + Q + KV, (size_t)KV * sizeof(float));
+    }
+}
+
+/* out (N, F) = silu(gu[:, :F]) * gu[:, F:], gu (N, 2F): slm_swiglu_forward's
+ * formula on the fused layout */
+static void swiglu_fused(float *out, const float *gu, int64_t N, int64_t F) {
+#pragma omp parallel for schedule(static) if (N * F > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = gu + n * 2 * F, *u = g + F;
+        float *o = out + n * F;
+        for (int64_t i = 0; i < F; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
+}
 
 slm_llama_infer_params slm_llama_infer_default_params(void) {
     slm_llama_infer_params p = {.B = 1, .T_max = 512, .n_kv = 0, .all_logits = true};
@@ -48,10 +86,11 @@ slm_status slm_llama_infer_init(const slm_llama_weights *w, const slm_llama_infe
                   KV = hp->n_head_kv * hp->head_dim, F = hp->n_ff, V = hp->n_vocab;
     const int64_t sizes[] = {N * C, N * C, N * Q, N * Q, N * KV, N * KV, N * F, N * F,
                              p->B * C, (p->all_logits ? N : p->B) * V, N,
-                             N * hp->head_dim / 2, N * hp->head_dim / 2};
+                             N * hp->head_dim / 2, N * hp->head_dim / 2, N * (Q + 2 * KV),
+                             N * 2 * F};
     float **dst[] = {&s->x, &s->xn, &s->q, &s->att, &s->k, &s->v,
                      &s->g, &s->u, &s->last, &s->logits, (float **)&s->pos,
-                     &s->rope_cs, &s->rope_sn};
+                     &s->rope_cs, &s->rope_sn, &s->qkv, &s->gu};
     int64_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) / 16 * 16;
     size_t bytes;
@@ -103,9 +142,14 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const slm_llama_layer *L = &w->layers[l];
         slm_rmsnorm_forward(s->xn, NULL, s->x, L->attn_norm, N, C, hp->rms_eps);
-        slm_matmul_forward(s->q, s->xn, L->wq, N, C, Q, 0.0f);
-        slm_matmul_forward(s->k, s->xn, L->wk, N, C, KV, 0.0f);
-        slm_matmul_forward(s->v, s->xn, L->wv, N, C, KV, 0.0f);
+        if (qkv_contiguous(L, C, Q, KV)) {
+            slm_matmul_forward(s->qkv, s->xn, L->wq, N, C, Q + 2 * KV, 0.0f);
+            split_qkv(s->q, s->k, s->v, s->qkv, N, Q, KV);
+        } else {
+            slm_matmul_forward(s->q, s->xn, L->wq, N, C, Q, 0.0f);
+            slm_matmul_forward(s->k, s->xn, L->wk, N, C, KV, 0.0f);
+            slm_matmul_forward(s->v, s->xn, L->wv, N, C, KV, 0.0f);
+        }
         slm_rope_forward_table(s->q, s->rope_cs, s->rope_sn, N, NH, hs);
         slm_rope_forward_table(s->k, s->rope_cs, s->rope_sn, N, NKV, hs);
         if (cached) {
@@ -118,9 +162,14 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
         }
         slm_matmul_forward(s->x, s->att, L->wo, N, Q, C, 1.0f); /* residual */
         slm_rmsnorm_forward(s->xn, NULL, s->x, L->ffn_norm, N, C, hp->rms_eps);
-        slm_matmul_forward(s->g, s->xn, L->w_gate, N, C, F, 0.0f);
-        slm_matmul_forward(s->u, s->xn, L->w_up, N, C, F, 0.0f);
-        slm_swiglu_forward(s->g, s->g, s->u, N, F);
+        if (gate_up_contiguous(L, C, F)) {
+            slm_matmul_forward(s->gu, s->xn, L->w_gate, N, C, 2 * F, 0.0f);
+            swiglu_fused(s->g, s->gu, N, F);
+        } else {
+            slm_matmul_forward(s->g, s->xn, L->w_gate, N, C, F, 0.0f);
+            slm_matmul_forward(s->u, s->xn, L->w_up, N, C, F, 0.0f);
+            slm_swiglu_forward(s->g, s->g, s->u, N, F);
+        }
         slm_matmul_forward(s->x, s->g, L->w_down, N, F, C, 1.0f); /* residual */
     }
     if (cached) s->kv.n_past += T;
