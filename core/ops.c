@@ -5,6 +5,7 @@
  * Everything else is an OpenMP loop over an index that no two threads write.
  * Every kernel is checked against its naive twin in core/ops_ref.c. */
 #include "core/ops.h"
+#include "core/ops_math.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -48,30 +49,20 @@ void slm_matmul_forward(float *out, const float *inp, const float *w, int64_t N,
                 inp, (int)IC, w, (int)IC, beta, out, (int)OC);
 }
 
-void slm_rope_table(float *cs, float *sn, const int32_t *pos, int64_t N, int64_t hs, float base) {
-    // cs, sn (N, hs/2).  llama.cpp normal mode: pair i of position p rotates
-    // by theta = p * base^(-2i/hs).  The angle is formed in double and rounded
-    // once, so it does not depend on how it was accumulated.
-    SLM_ASSERT(hs % 2 == 0 && hs <= 2048);
+void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
+                      float base) {
+    // x (N, NH, hs) in place, pos (N).  llama.cpp normal mode: the pair
+    // (x[2i], x[2i+1]) rotates by theta = pos * base^(-2i/hs).  The angles
+    // come from slm_rope_table (formed in double, rounded once, cached).
+    SLM_ASSERT(hs % 2 == 0);
     const int64_t half = hs / 2;
-    double inv_freq[1024];
-    for (int64_t i = 0; i < half; i++) inv_freq[i] = pow((double)base, -2.0 * (double)i / (double)hs);
-#pragma omp parallel for schedule(static) if (N * half > 4096)
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < half; i++) {
-            double th = (double)pos[n] * inv_freq[i];
-            cs[n * half + i] = (float)cos(th);
-            sn[n * half + i] = (float)sin(th);
-        }
-}
-
-void slm_rope_forward_table(float *x, const float *cs, const float *sn, int64_t N, int64_t NH,
-                            int64_t hs) {
-    // x (N, NH, hs) in place; cs, sn (N, hs/2)
-    const int64_t half = hs / 2;
+    int32_t max_pos = 0;
+    for (int64_t n = 0; n < N; n++) max_pos = pos[n] > max_pos ? pos[n] : max_pos;
+    const float *tab = slm_rope_table(max_pos, hs, base);
 #pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
     for (int64_t n = 0; n < N; n++) {
-        const float *c = cs + n * half, *s = sn + n * half;
+        SLM_ASSERT(pos[n] >= 0);
+        const float *c = tab + (size_t)pos[n] * hs, *s = c + half;
         for (int64_t h = 0; h < NH; h++) {
             float *v = x + (n * NH + h) * hs;
             for (int64_t i = 0; i < half; i++) {
@@ -81,19 +72,6 @@ void slm_rope_forward_table(float *x, const float *cs, const float *sn, int64_t 
             }
         }
     }
-}
-
-void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
-                      float base) {
-    // x (N, NH, hs) in place, pos (N)
-    SLM_ASSERT(hs % 2 == 0);
-    size_t n2;
-    SLM_ASSERT(slm_mul_size((size_t)N, (size_t)hs, &n2));
-    float *tab = slm_alloc((n2 > 0 ? n2 : 1) * sizeof(float));
-    SLM_ASSERT(tab != NULL);
-    slm_rope_table(tab, tab + N * (hs / 2), pos, N, hs, base);
-    slm_rope_forward_table(x, tab, tab + N * (hs / 2), N, NH, hs);
-    slm_free(tab);
 }
 
 /* Attention works on tiles of ATT_QT consecutive queries of one head.  Per
@@ -195,10 +173,98 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
     }
 }
 
+/* max of x (n), 16 independent lanes so that the compiler vectorises */
+static float row_max(const float *x, int64_t n) {
+    float m[16];
+    for (int j = 0; j < 16; j++) m[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    float mx = m[0];
+    for (int j = 1; j < 16; j++) mx = m[j] > mx ? m[j] : mx;
+    return mx;
+}
+
+/* e (n) = exp(x - mx) (e may alias x, or be NULL); returns sum e in a fixed
+ * order: 16 float lanes, combined in double. */
+static double exp_sum(float *e, const float *x, float mx, int64_t n) {
+    float acc[16] = {0};
+    int64_t i = 0;
+    if (e) {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) {
+                const float v = slm_exp_fast(x[i + j] - mx);
+                e[i + j] = v;
+                acc[j] += v;
+            }
+        for (; i < n; i++) acc[0] += e[i] = slm_exp_fast(x[i] - mx);
+    } else {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += slm_exp_fast(x[i + j] - mx);
+        for (; i < n; i++) acc[0] += slm_exp_fast(x[i] - mx);
+    }
+    double s = 0.0;
+    for (int j = 0; j < 16; j++) s += (double)acc[j];
+    return s;
+}
+
+/* Training-size attention: per (b, h) query tiles of ATT_TILE rows against
+ * keys [0, t1) as two sgemms (S = Q K^T, O = P V), the softmax in between.
+ * The sgemms run inside the parallel region on one thread each (the OpenMP
+ * OpenBLAS does that by itself).  Scratch (ATT_TILE, T) per thread, grown
+ * outside the parallel region only when T or the thread count grows. */
+#define ATT_TILE 64
+static float *g_attf_ws;
+static size_t g_attf_n;
+
 void slm_attention_forward(float *out, float *lse, const float *q, const float *k,
                            const float *v, int64_t B, int64_t T, int64_t NH, int64_t NKV,
                            int64_t hs) {
-    slm_attention_forward_kv(out, lse, q, k, v, B, T, T, T, NH, NKV, hs);
+    // out, q (B, T, NH, hs); k, v (B, T, NKV, hs); lse (B, NH, T) or NULL
+    if (omp_in_parallel() || T < 32) { /* short blocks: the row kernel is as good */
+        slm_attention_forward_kv(out, lse, q, k, v, B, T, T, T, NH, NKV, hs);
+        return;
+    }
+    SLM_ASSERT(NKV > 0 && NH % NKV == 0);
+    const int64_t G = NH / NKV;
+    const int ldq = (int)(NH * hs), ldk = (int)(NKV * hs);
+    const float scale = 1.0f / sqrtf((float)hs);
+    const size_t per_thr = (size_t)ATT_TILE * (size_t)T;
+    const size_t need = per_thr * (size_t)omp_get_max_threads();
+    if (need > g_attf_n) {
+        slm_free(g_attf_ws);
+        g_attf_ws = slm_alloc_aligned(need * sizeof(float));
+        SLM_ASSERT(g_attf_ws != NULL);
+        g_attf_n = need;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < B * NH; task++) {
+        const int64_t b = task / NH, h = task % NH, g = h / G;
+        float *P = g_attf_ws + per_thr * (size_t)omp_get_thread_num();
+        const float *Qb = q + (size_t)b * T * ldq + (size_t)h * hs;
+        const float *Kb = k + (size_t)b * T * ldk + (size_t)g * hs;
+        const float *Vb = v + (size_t)b * T * ldk + (size_t)g * hs;
+        float *Ob = out + (size_t)b * T * ldq + (size_t)h * hs;
+        for (int64_t t0 = 0; t0 < T; t0 += ATT_TILE) {
+            const int64_t t1 = t0 + ATT_TILE < T ? t0 + ATT_TILE : T;
+            const int m = (int)(t1 - t0), n = (int)t1;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, (int)hs, scale,
+                        Qb + (size_t)t0 * ldq, ldq, Kb, ldk, 0.0f, P, n);
+            for (int64_t i = 0; i < m; i++) {
+                const int64_t t = t0 + i;
+                float *p = P + (size_t)i * n;
+                const float mx = row_max(p, t + 1);
+                const double sum = exp_sum(p, p, mx, t + 1);
+                const float inv = (float)(1.0 / sum);
+                for (int64_t s2 = 0; s2 <= t; s2++) p[s2] *= inv;
+                for (int64_t s2 = t + 1; s2 < n; s2++) p[s2] = 0.0f;
+                if (lse) lse[((size_t)b * NH + (size_t)h) * T + t] = mx + (float)log(sum);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)hs, n, 1.0f, P, n,
+                        Vb, ldk, 0.0f, Ob + (size_t)t0 * ldq, ldq);
+        }
+    }
 }
 
 void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t N,
@@ -208,7 +274,7 @@ void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t 
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + slm_exp_fast(-g)) * up[i];
     }
 }
 
@@ -237,19 +303,18 @@ double slm_cross_entropy_forward_backward(float *dlogits, float *losses,
             if (dlogits) memset(dlogits + n * V, 0, (size_t)V * sizeof(float));
             continue;
         }
-        float mx = -INFINITY;
-        for (int64_t i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
-        double sum = 0.0;
-        for (int64_t i = 0; i < V; i++) sum += (double)expf(x[i] - mx);
-        const double lse = (double)mx + log(sum);
-        rowloss[n] = lse - (double)x[targets[n]];
-        if (dlogits) {
-            float *d = dlogits + n * V;
-            const int64_t tgt = targets[n];
-            for (int64_t i = 0; i < V; i++) {
-                float p = (float)exp((double)x[i] - lse);
-                d[i] = (p - (i == tgt ? 1.0f : 0.0f)) * g;
-            }
+        // d may alias x: the target logit is read first, then each exp(x - mx)
+        // is stored over its own logit, then scaled to p and shifted at the target
+        const int64_t tgt = targets[n];
+        const float xt = x[tgt];
+        const float mx = row_max(x, V);
+        float *d = dlogits ? dlogits + n * V : NULL;
+        const double sum = exp_sum(d, x, mx, V);
+        rowloss[n] = (double)mx + log(sum) - (double)xt;
+        if (d) { // d = (softmax - onehot) * g
+            const float sc = (float)((double)g / sum);
+            for (int64_t i = 0; i < V; i++) d[i] *= sc;
+            d[tgt] -= g;
         }
     }
     double total = 0.0;
