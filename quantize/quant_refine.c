@@ -189,8 +189,9 @@ static double best_levels(const kdesc *k, const float *x, const float *w, float 
         }
         int best_l = l0;
         float bd = dd * l0 - dm - x[i];
-        for (int l = l0 - 1; l <= l0 + 1; l += 2) {
-            if (l < k->lmin || l > k->lmax) continue;
+        /* the rounding may land one level off: try the neighbour toward x */
+        int l = (bd < 0) == (dd > 0) ? l0 + 1 : l0 - 1;
+        if (l >= k->lmin && l <= k->lmax) {
             float diff = dd * l - dm - x[i];
             if (fabsf(diff) < fabsf(bd)) {
                 bd = diff;
@@ -244,13 +245,15 @@ static double subblock_step(const kdesc *k, const float *x, const float *w, kunp
             int sc0 = u->d != 0.0f ? (int)lrint(s / u->d) : u->sc[j];
             int m0 = (k->has_min && u->dmin != 0.0f) ? (int)lrint(mn / u->dmin) : u->m[j];
             bool improved = false;
-            for (int dsc = -1; dsc <= 1; dsc++) {
-                int sc = sc0 + dsc;
-                if (sc < k->scmin || sc > k->scmax) continue;
-                for (int dm_ = k->has_min ? -1 : 0; dm_ <= (k->has_min ? 1 : 0); dm_++) {
-                    int m = m0 + dm_;
-                    if (k->has_min && (m < 0 || m > k->mmax)) continue;
+            /* scale candidates with the rounded min, then min candidates with the best scale */
+            for (int pass = 0; pass < (k->has_min ? 2 : 1); pass++) {
+                for (int dd = -1; dd <= 1; dd++) {
+                    int sc = pass == 0 ? sc0 + dd : u->sc[j];
+                    int m = pass == 0 ? m0 : m0 + dd;
+                    if (pass == 1 && dd == 0) continue;
+                    if (sc < k->scmin || sc > k->scmax) continue;
                     if (!k->has_min) m = 0;
+                    else if (m < 0 || m > k->mmax) continue;
                     double e = best_levels(k, xj, wj, u->d * sc, u->dmin * m, Lc);
                     if (e < best) {
                         best = e;
@@ -286,7 +289,7 @@ static double block_err(const kdesc *k, const float *x, const float *w, const ku
 
 static void refine_k_block(const kdesc *k, const float *x, const float *w, kunp *u) {
     double err = subblock_step(k, x, w, u);
-    for (int it = 0; it < 3; it++) {
+    for (int it = 0; it < 2; it++) {
         /* least squares for (D, M) with x ~ D*(sc*L) - M*m */
         double aa = 0, ab = 0, bb = 0, ax = 0, bx = 0;
         for (int j = 0; j < k->nsub; j++)

@@ -27,9 +27,13 @@ static double nmse(const float *a, const float *ref, int64_t n) {
     return den > 0 ? num / den : num;
 }
 
-static void make_model(slm_llama_weights *w, bool tied, uint64_t seed) {
-    slm_llama_hparams hp = {.n_vocab = 97, .n_embd = 48, .n_layer = 2, .n_head = 6,
-                            .n_head_kv = 2, .head_dim = 8, .n_ff = 80, .n_ctx = 64,
+/* C = 48: wq/wk/wv and gate/up are laid out back to back (fused sgemms in
+ * model/infer.c); odd = true gives C = 30, F = 50, sizes that are not
+ * multiples of 16 floats, so the separate products run. */
+static void make_model_shape(slm_llama_weights *w, bool tied, uint64_t seed, bool odd) {
+    slm_llama_hparams hp = {.n_vocab = 97, .n_embd = odd ? 30 : 48, .n_layer = 2,
+                            .n_head = odd ? 3 : 6, .n_head_kv = odd ? 1 : 2, .head_dim = odd ? 10 : 8,
+                            .n_ff = odd ? 50 : 80, .n_ctx = 64,
                             .rms_eps = 1e-5f, .rope_base = 10000.0f, .tied_output = tied};
     assert_int_equal(slm_llama_weights_alloc(&hp, w), SLM_OK);
     slm_rng r;
@@ -43,6 +47,12 @@ static void make_model(slm_llama_weights *w, bool tied, uint64_t seed) {
                                       : 0.3f * slm_rng_normal(&r);
     }
     if (tied) assert_ptr_equal(w->output, w->token_embd);
+    if (odd) assert_true(w->layers[0].wk != w->layers[0].wq + 30 * 30);
+    else assert_true(w->layers[0].wk == w->layers[0].wq + 48 * 48);
+}
+
+static void make_model(slm_llama_weights *w, bool tied, uint64_t seed) {
+    make_model_shape(w, tied, seed, false);
 }
 
 /* Naive forward of one sequence: logits (T, V). */
@@ -80,9 +90,9 @@ static void ref_forward(const slm_llama_weights *w, const int32_t *tok, int64_t 
     slm_free(g), slm_free(u), slm_free(o);
 }
 
-static void forward_case(bool tied) {
+static void forward_case(bool tied, bool odd) {
     slm_llama_weights w;
-    make_model(&w, tied, tied ? 11 : 12);
+    make_model_shape(&w, tied, tied ? 11 : 12, odd);
     const int64_t B = 2, T = 23, V = w.hp.n_vocab;
     int32_t tok[2 * 23];
     slm_rng r;
@@ -108,8 +118,9 @@ static void forward_case(bool tied) {
     slm_llama_weights_free(&w);
 }
 
-static void test_forward_untied(void **state) { (void)state; forward_case(false); }
-static void test_forward_tied(void **state) { (void)state; forward_case(true); }
+static void test_forward_untied(void **state) { (void)state; forward_case(false, false); }
+static void test_forward_tied(void **state) { (void)state; forward_case(true, false); }
+static void test_forward_unfused(void **state) { (void)state; forward_case(false, true); }
 
 static void test_kv_cache(void **state) {
     (void)state;
@@ -137,6 +148,17 @@ static void test_kv_cache(void **state) {
     if (!(md <= CACHE_TOL * mx)) fail_msg("kv cache decode max abs diff %.3g (max |logit| %.3g)", md, mx);
     slm_llama_infer_reset(s);
     assert_int_equal(slm_llama_infer_n_past(s), 0);
+    /* again with last-position logits for the prompt (the last layer then
+     * runs on the last row only) and two tokens per later call */
+    double md2 = 0;
+    lg = slm_llama_infer_forward(s, tok, P, SLM_LOGITS_LAST);
+    for (int64_t i = 0; i < V; i++) md2 = fmax(md2, fabs(lg[i] - ref[(P - 1) * V + i]));
+    for (int64_t t = P; t + 2 <= T; t += 2) {
+        lg = slm_llama_infer_forward(s, tok + t, 2, SLM_LOGITS_LAST);
+        for (int64_t i = 0; i < V; i++) md2 = fmax(md2, fabs(lg[i] - ref[(t + 1) * V + i]));
+    }
+    if (!(md2 <= CACHE_TOL * mx)) fail_msg("kv cache, last-only: max abs diff %.3g", md2);
+    slm_llama_infer_reset(s);
     slm_llama_infer_free(s);
     slm_free(ref);
     slm_llama_weights_free(&w);
@@ -192,6 +214,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_untied),
         cmocka_unit_test(test_forward_tied),
+        cmocka_unit_test(test_forward_unfused),
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_sampler),
     };

@@ -109,17 +109,6 @@ static void test_rope(void **state) {
     slm_rope_forward(a, pos, N, NH, hs, 10000.0f);
     slm_rope_forward_ref(b, pos, N, NH, hs, 10000.0f);
     check("rope", a, b, N * NH * hs);
-    /* the table path is the same computation */
-    float *c = slm_alloc((size_t)(N * NH * hs) * sizeof(float)), *cs = slm_alloc(N * hs / 2 * 4),
-          *sn = slm_alloc(N * hs / 2 * 4);
-    memcpy(c, a, (size_t)(N * NH * hs) * sizeof(float));
-    slm_rope_forward_ref(b, pos, N, NH, hs, 10000.0f);
-    slm_rope_forward(a, pos, N, NH, hs, 10000.0f);
-    slm_rope_table(cs, sn, pos, N, hs, 10000.0f);
-    slm_rope_forward_table(c, cs, sn, N, NH, hs);
-    assert_memory_equal(a, c, (size_t)(N * NH * hs) * sizeof(float));
-    check("rope twice", a, b, N * NH * hs);
-    slm_free(c), slm_free(cs), slm_free(sn);
     /* pair 0 at pos 1 rotates by exactly 1 radian; position 0 is the identity */
     float v[4] = {1, 0, 2, 5};
     int32_t p1 = 1;
