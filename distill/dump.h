@@ -42,6 +42,8 @@
 #ifndef SLM_DISTILL_DUMP_H
 #define SLM_DISTILL_DUMP_H
 
+#include <stdio.h>
+
 #include "core/base.h"
 
 #define SLM_DUMP_FORMAT "slm.logit_dump"
@@ -129,5 +131,8 @@ slm_status slm_dump_validate_all(const slm_dump *d, double *mean_tail, double *b
 /* Allocates arrays of b for n sequences of d (free with slm_dump_batch_free). */
 slm_status slm_dump_batch_alloc(const slm_dump_info *info, int64_t n, slm_dump_batch *b);
 void slm_dump_batch_free(slm_dump_batch *b);
+/* Prints attributes and statistics of a dump after validating all of it
+ * (distill/dump_info.c; `slm info`). */
+slm_status slm_dump_describe(const char *path, FILE *out);
 
 #endif
