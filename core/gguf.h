@@ -77,6 +77,11 @@ bool slm_type_from_name(const char *name, slm_type *out);
 /* Bytes of a row of n elements; 0 if n is not a multiple of the block size. */
 size_t slm_type_row_bytes(slm_type t, int64_t n);
 
+/* Metadata value types: "UINT8", ..., "FLOAT64" ("INVALID" if out of range);
+ * bytes of one element of a fixed-size type (0 for STRING, ARRAY). */
+const char *slm_gguf_type_name(slm_gguf_type t);
+size_t slm_gguf_type_size(slm_gguf_type t);
+
 typedef struct slm_gguf slm_gguf; /* opaque, read-only view of one file */
 
 typedef struct {
@@ -96,6 +101,7 @@ const char *slm_gguf_path(const slm_gguf *g);
 uint32_t slm_gguf_version(const slm_gguf *g);
 size_t slm_gguf_alignment(const slm_gguf *g);
 size_t slm_gguf_file_size(const slm_gguf *g);
+size_t slm_gguf_data_offset(const slm_gguf *g); /* absolute offset of the data section */
 
 /* Metadata: keys are indexed 0..n_kv-1 in file order. */
 int64_t slm_gguf_n_kv(const slm_gguf *g);
@@ -104,7 +110,9 @@ const char *slm_gguf_key(const slm_gguf *g, int64_t i);
 slm_gguf_type slm_gguf_kv_type(const slm_gguf *g, int64_t i);
 slm_gguf_type slm_gguf_arr_type(const slm_gguf *g, int64_t i); /* element type of an array */
 uint64_t slm_gguf_arr_n(const slm_gguf *g, int64_t i);
-const void *slm_gguf_arr_data(const slm_gguf *g, int64_t i); /* numeric arrays only */
+/* Numeric arrays only; the pointer is aligned for the element type (a copy
+ * when the file stores the elements misaligned), valid until close. */
+const void *slm_gguf_arr_data(const slm_gguf *g, int64_t i);
 const char *slm_gguf_arr_str(const slm_gguf *g, int64_t i, uint64_t j, uint64_t *len);
 
 /* Typed getters by key.  Return SLM_ERR_FORMAT (logged, naming file and key)
@@ -141,6 +149,15 @@ slm_status slm_gguf_set_u64(slm_gguf_writer *w, const char *key, uint64_t v);
 slm_status slm_gguf_set_f32(slm_gguf_writer *w, const char *key, float v);
 slm_status slm_gguf_set_bool(slm_gguf_writer *w, const char *key, bool v);
 slm_status slm_gguf_set_str(slm_gguf_writer *w, const char *key, const char *v);
+slm_status slm_gguf_set_i8(slm_gguf_writer *w, const char *key, int8_t v);
+slm_status slm_gguf_set_u16(slm_gguf_writer *w, const char *key, uint16_t v);
+slm_status slm_gguf_set_i16(slm_gguf_writer *w, const char *key, int16_t v);
+slm_status slm_gguf_set_i64(slm_gguf_writer *w, const char *key, int64_t v);
+slm_status slm_gguf_set_f64(slm_gguf_writer *w, const char *key, double v);
+/* Any fixed-size scalar type t (not STRING/ARRAY); v points to its value. */
+slm_status slm_gguf_set_scalar(slm_gguf_writer *w, const char *key, slm_gguf_type t, const void *v);
+/* The alignment of the data section is general.alignment (a UINT32 power of
+ * two, set it like any key) or 32 when absent. */
 /* Numeric array of n elements of type t (copied). */
 slm_status slm_gguf_set_arr(slm_gguf_writer *w, const char *key, slm_gguf_type t,
                             const void *data, uint64_t n);
@@ -161,7 +178,10 @@ slm_status slm_gguf_add_tensor_fn(slm_gguf_writer *w, const char *name, slm_type
                                   int n_dims, const int64_t *ne, slm_gguf_fill_fn fill,
                                   void *ctx);
 /* Writes to "<path>.tmp.<pid>", fsyncs, renames over path; removes the
- * temporary on failure.  Logs the path and errno on error. */
+ * temporary on failure.  Logs the path and errno on error.  Refuses
+ * (SLM_ERR_RUNTIME) F32/F16/BF16 data holding NaN or Inf.  Tensor names must
+ * be shorter than 64 bytes (llama.cpp's limit); add_tensor checks names,
+ * shapes (ne[0] a multiple of the block size) and duplicates (SLM_ERR_USAGE). */
 slm_status slm_gguf_writer_write(slm_gguf_writer *w, const char *path);
 
 #endif

@@ -1,0 +1,38 @@
+/* data/tok_glue.c — the parts of datasets and chat rendering that call the
+ * tokenizer, kept apart so that dataset.o and chat.o link without one
+ * (trainers reading datasets; tests rendering with a fake encoder). */
+#include <inttypes.h>
+
+#include "data/chat.h"
+#include "data/dataset.h"
+
+slm_status slm_dataset_check_tokenizer(const slm_dataset *ds, const slm_tokenizer *t) {
+    char fp[65];
+    slm_tokenizer_fingerprint(t, fp);
+    slm_status st = slm_dataset_check_fingerprint(ds, fp, "the tokenizer");
+    if (st == SLM_OK && slm_tokenizer_n_vocab(t) != slm_dataset_vocab_size(ds)) {
+        slm_log_error("dataset: vocab_size %" PRId64 " differs from the tokenizer's %d",
+                      slm_dataset_vocab_size(ds), (int)slm_tokenizer_n_vocab(t));
+        return SLM_ERR_FORMAT;
+    }
+    return st;
+}
+
+static slm_status tok_encode(const void *ctx, const char *text, size_t len, int32_t **ids,
+                             size_t *n) {
+    return slm_tokenizer_encode(ctx, text, len, false, false, ids, n);
+}
+
+static int32_t tok_find(const void *ctx, const char *piece) {
+    return slm_tokenizer_find(ctx, piece);
+}
+
+void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
+    e->ctx = t;
+    e->encode = tok_encode;
+    e->find = tok_find;
+    e->bos = slm_tokenizer_bos(t);
+    e->eos = slm_tokenizer_eos(t);
+    e->add_bos = slm_tokenizer_add_bos(t);
+    e->n_vocab = slm_tokenizer_n_vocab(t);
+}
