@@ -41,6 +41,37 @@ slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t
 slm_status slm_tokenizer_decode(const slm_tokenizer *t, const int32_t *ids, size_t n,
                                 bool render_special, char **buf, size_t *len);
 
+/* ---- extensions (tok branch) ---- */
+
+/* Reusable encoding state for one thread (scratch buffers and a cache of
+ * pre-token -> ids): encoding many texts through one session is faster than
+ * slm_tokenizer_encode, which makes a session per call.  A session must not
+ * be used by two threads at once; any number of sessions may share t. */
+typedef struct slm_tok_session slm_tok_session;
+slm_tok_session *slm_tok_session_new(const slm_tokenizer *t); /* NULL on OOM */
+void slm_tok_session_free(slm_tok_session *s);                 /* accepts NULL */
+slm_status slm_tok_session_encode(slm_tok_session *s, const char *text, size_t len, bool add_bos,
+                                  bool parse_special, int32_t **ids, size_t *n_ids);
+
+/* Same result as slm_tokenizer_encode, computed by n_threads OpenMP threads
+ * (<= 0: omp_get_max_threads()): the text is cut after newlines where no
+ * token can span the cut (see docs/tokenizers.md) and the pieces are encoded
+ * in parallel. */
+slm_status slm_tokenizer_encode_mt(const slm_tokenizer *t, const char *text, size_t len,
+                                   bool add_bos, bool parse_special, int n_threads,
+                                   int32_t **ids, size_t *n_ids);
+
+/* Text of one token as decode renders it (bytes for byte tokens, '▁' as
+ * space for SPM, GPT-2 characters mapped back to bytes); control and unknown
+ * tokens give "" unless render_special.  Borrowed; *len its length. */
+const char *slm_tokenizer_piece(const slm_tokenizer *t, int32_t id, bool render_special, size_t *len);
+/* tokenizer.ggml.token_type of id (1 normal, 2 unknown, 3 control,
+ * 4 user-defined, 5 unused, 6 byte); 1 if the file has none. */
+int32_t slm_tokenizer_token_type(const slm_tokenizer *t, int32_t id);
+int32_t slm_tokenizer_pad(const slm_tokenizer *t); /* -1 if none */
+const char *slm_tokenizer_model_name(const slm_tokenizer *t); /* "llama" or "gpt2" */
+const char *slm_tokenizer_pre_name(const slm_tokenizer *t);   /* tokenizer.ggml.pre */
+
 /* SHA-256 (hex) over the model type, pre-tokenizer, token texts, types,
  * scores and merges: two files with equal fingerprints tokenize identically. */
 void slm_tokenizer_fingerprint(const slm_tokenizer *t, char out[65]);
