@@ -27,7 +27,8 @@
 #include "data/tokenizer.h"
 
 /* What rendering needs from a tokenizer; tests may supply a fake. */
-typedef struct {
+typedef struct slm_encoder slm_encoder;
+struct slm_encoder {
     const void *ctx;
     /* encode without BOS and without special-token parsing; *ids allocated */
     slm_status (*encode)(const void *ctx, const char *text, size_t len, int32_t **ids,
@@ -36,8 +37,13 @@ typedef struct {
     int32_t bos, eos; /* -1 if none */
     bool add_bos;
     int32_t n_vocab;
-} slm_encoder;
+    /* optional: a copy for one thread (e.g. with its own scratch state);
+     * encoders without it are shared between threads as they are */
+    slm_status (*thread_copy)(const slm_encoder *e, slm_encoder *out);
+    void (*thread_release)(slm_encoder *e);
+};
 
+/* Encoder over t; thread copies encode through their own slm_tok_session. */
 void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t);
 
 typedef enum {

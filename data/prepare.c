@@ -16,6 +16,7 @@
 #define BATCH_RECORDS 256
 #define BATCH_BYTES ((size_t)8 << 20)
 #define MAX_REPORTED_BAD 100 /* bad records logged one by one; the rest counted */
+#define MAX_REPORTED_DUPS 20
 
 slm_prepare_params slm_prepare_default_params(void) {
     slm_prepare_params p;
@@ -158,6 +159,9 @@ typedef struct {
     bool rejects_open;
     char *reject_path;
     slm_prepare_stats *stats;
+    int n_threads;
+    slm_encoder *thread_enc; /* (n_threads) */
+    int n_thread_enc;        /* how many were made (and need releasing) */
 } run;
 
 static slm_status bad_record(run *r, slot *s, const char *reason) {
@@ -190,16 +194,20 @@ static slm_status bad_record(run *r, slot *s, const char *reason) {
 static slm_status process_batch(run *r, slot *slots, int n) {
     const slm_prepare_params *p = r->p;
     slm_status st_par = SLM_OK;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p->n_threads > 0 ? p->n_threads : omp_get_max_threads())
-    for (int i = 0; i < n; i++) {
-        slot *s = &slots[i];
-        s->err[0] = 0;
-        s->toks.n = 0;
-        if (s->rec.error[0]) continue;
-        slm_status st = slm_render_record(r->ct, r->e, &s->rec, &s->toks, s->err);
-        if (st != SLM_OK) {
+#pragma omp parallel num_threads(r->n_threads)
+    {
+        const slm_encoder *e = &r->thread_enc[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < n; i++) {
+            slot *s = &slots[i];
+            s->err[0] = 0;
+            s->toks.n = 0;
+            if (s->rec.error[0]) continue;
+            slm_status st = slm_render_record(r->ct, e, &s->rec, &s->toks, s->err);
+            if (st != SLM_OK) {
 #pragma omp critical
-            st_par = st;
+                st_par = st;
+            }
         }
     }
     if (st_par != SLM_OK) return st_par;
@@ -231,10 +239,15 @@ static slm_status process_batch(run *r, slot *slots, int n) {
         if (st != SLM_OK) return st;
         if (!is_new) {
             r->stats->duplicates++;
-            if (s->rec.line > 0)
-                slm_log_debug("%s:%" PRId64 ": duplicate document dropped", r->paths[s->file],
-                              s->rec.line);
-            else slm_log_debug("%s: duplicate document dropped", r->paths[s->file]);
+            if (r->stats->duplicates <= MAX_REPORTED_DUPS) {
+                if (s->rec.line > 0)
+                    slm_log_info("%s:%" PRId64 ": duplicate document dropped%s",
+                                 r->paths[s->file], s->rec.line,
+                                 r->stats->duplicates == MAX_REPORTED_DUPS ? " (further duplicates counted only)" : "");
+                else
+                    slm_log_info("%s: duplicate document dropped%s", r->paths[s->file],
+                                 r->stats->duplicates == MAX_REPORTED_DUPS ? " (further duplicates counted only)" : "");
+            }
             continue;
         }
         slm_split sp = split_of(k, p->seed, p->val_fraction);
@@ -381,10 +394,18 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     }
 
     slots = calloc(BATCH_RECORDS, sizeof *slots);
-    if (!slots) {
+    r.n_threads = p->n_threads > 0 ? p->n_threads : omp_get_max_threads();
+    r.thread_enc = calloc((size_t)r.n_threads, sizeof *r.thread_enc);
+    if (!slots || !r.thread_enc) {
         st = SLM_ERR_NOMEM;
         goto done;
     }
+    for (int t = 0; t < r.n_threads && st == SLM_OK; t++) {
+        if (e->thread_copy) st = e->thread_copy(e, &r.thread_enc[t]);
+        else r.thread_enc[t] = *e;
+        if (st == SLM_OK) r.n_thread_enc++;
+    }
+    if (st != SLM_OK) goto done;
     int n_slots = 0;
     size_t batch_bytes = 0;
     for (int64_t f = 0; f < n_paths && st == SLM_OK; f++) {
@@ -440,6 +461,9 @@ done:
             slm_token_buf_free(&slots[i].toks);
         }
     free(slots);
+    for (int t = 0; t < r.n_thread_enc; t++)
+        if (e->thread_release) e->thread_release(&r.thread_enc[t]);
+    free(r.thread_enc);
     for (int64_t i = 0; i < n_known; i++) free(known[i]);
     free(known);
     for (int64_t i = 0; i < n_paths; i++) free(r.paths[i]);

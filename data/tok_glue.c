@@ -27,6 +27,26 @@ static int32_t tok_find(const void *ctx, const char *piece) {
     return slm_tokenizer_find(ctx, piece);
 }
 
+static slm_status session_encode(const void *ctx, const char *text, size_t len, int32_t **ids,
+                                 size_t *n) {
+    return slm_tok_session_encode((slm_tok_session *)ctx, text, len, false, false, ids, n);
+}
+
+static slm_status tok_thread_copy(const slm_encoder *e, slm_encoder *out) {
+    *out = *e;
+    slm_tok_session *s = slm_tok_session_new(e->ctx);
+    if (!s) return SLM_ERR_NOMEM;
+    out->ctx = s;
+    out->encode = session_encode;
+    out->thread_copy = NULL;
+    return SLM_OK;
+}
+
+static void tok_thread_release(slm_encoder *e) {
+    slm_tok_session_free((slm_tok_session *)e->ctx);
+    e->ctx = NULL;
+}
+
 void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
     e->ctx = t;
     e->encode = tok_encode;
@@ -35,4 +55,6 @@ void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
     e->eos = slm_tokenizer_eos(t);
     e->add_bos = slm_tokenizer_add_bos(t);
     e->n_vocab = slm_tokenizer_n_vocab(t);
+    e->thread_copy = tok_thread_copy;
+    e->thread_release = tok_thread_release;
 }

@@ -34,7 +34,7 @@ static int32_t fake_find(const void *ctx, const char *piece) {
 }
 
 static slm_encoder enc(bool add_bos) {
-    slm_encoder e = {NULL, fake_encode, fake_find, BOS, EOS, add_bos, 356};
+    slm_encoder e = {NULL, fake_encode, fake_find, BOS, EOS, add_bos, 356, NULL, NULL};
     return e;
 }
 

@@ -45,7 +45,7 @@ static int32_t fake_find(const void *ctx, const char *piece) {
     (void)piece;
     return -1;
 }
-static const slm_encoder ENC = {NULL, fake_encode, fake_find, 1, 2, false, 356};
+static const slm_encoder ENC = {NULL, fake_encode, fake_find, 1, 2, false, 356, NULL, NULL};
 
 static void put(const char *name, const char *data) {
     char p[256];
