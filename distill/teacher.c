@@ -274,6 +274,7 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
                      p->teacher, p->out, (long long)S, (long long)T, slm_dump_mode_name(in.mode),
                      (long long)K, in.f16 ? "f16" : "f32", s ? " (resuming)" : "");
     double last_log = slm_time_sec();
+    t0 = last_log; /* throughput counts the forward + selection + writing only */
     while (!st && s < S) {
         int64_t n = S - s < B ? S - s : B;
         for (int64_t r = 0; r < n && !st; r++) {

@@ -177,6 +177,11 @@ def random_teacher(V, C, L, NH, NKV, F, seed):
     return Llama(hp, w), h.hexdigest()
 
 
+def attr_str(v):
+    """h5py returns variable-length strings as str, fixed-length ones as bytes."""
+    return v.decode() if isinstance(v, (bytes, np.bytes_)) else str(v)
+
+
 # ----------------------------------------------------------------- dump writer
 def create_dump(path, V, K, T, mode, sample_n, f16, tok_fp, teacher, teacher_fp, deflate, shuffle):
     f = h5py.File(path, "w")
@@ -265,11 +270,11 @@ def main():
     tok_fp = args.tokenizer_fingerprint
     if args.data:
         with h5py.File(args.data, "r") as d:
-            if d.attrs.get("format") != "slm.dataset":
+            if attr_str(d.attrs.get("format", b"")) != "slm.dataset":
                 sys.exit(f"{args.data}: not an slm dataset")
             toks = d[args.split]["tokens"][...].astype(np.int64)
             mask = d[args.split]["loss_mask"][...].astype(np.uint8)
-            tok_fp = tok_fp or str(d.attrs["tokenizer_fingerprint"])
+            tok_fp = tok_fp or attr_str(d.attrs["tokenizer_fingerprint"])
             if int(d.attrs["vocab_size"]) != V:
                 sys.exit(f"{args.data}: vocab_size {int(d.attrs['vocab_size'])} != teacher's {V}")
         S = (len(toks) - 1) // T
