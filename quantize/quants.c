@@ -47,6 +47,26 @@ size_t slm_quant_row_bytes(slm_type t, int64_t n) {
     return (size_t)(n / bs) * slm_quant_block_bytes(t);
 }
 
+const char *slm_quant_type_name(slm_type t) {
+    switch (t) {
+    case SLM_TYPE_F32: return "F32";
+    case SLM_TYPE_F16: return "F16";
+    case SLM_TYPE_BF16: return "BF16";
+    case SLM_TYPE_Q4_0: return "Q4_0";
+    case SLM_TYPE_Q4_1: return "Q4_1";
+    case SLM_TYPE_Q5_0: return "Q5_0";
+    case SLM_TYPE_Q5_1: return "Q5_1";
+    case SLM_TYPE_Q8_0: return "Q8_0";
+    case SLM_TYPE_Q2_K: return "Q2_K";
+    case SLM_TYPE_Q3_K: return "Q3_K";
+    case SLM_TYPE_Q4_K: return "Q4_K";
+    case SLM_TYPE_Q5_K: return "Q5_K";
+    case SLM_TYPE_Q6_K: return "Q6_K";
+    case SLM_TYPE_Q8_K: return "Q8_K";
+    default: return NULL;
+    }
+}
+
 bool slm_quant_can_dequantize(slm_type t) { return slm_quant_block_size(t) > 0; }
 
 bool slm_quant_can_quantize(slm_type t) {

@@ -101,6 +101,8 @@ int64_t slm_quant_block_size(slm_type t);
 size_t slm_quant_block_bytes(slm_type t);
 /* Bytes of a row of n elements, 0 if n is not a multiple of the block size. */
 size_t slm_quant_row_bytes(slm_type t, int64_t n);
+/* "Q4_K", "F16", ... as ggml/gguf-py spell them; NULL if not handled here. */
+const char *slm_quant_type_name(slm_type t);
 /* True if slm_dequantize_row handles t. */
 bool slm_quant_can_dequantize(slm_type t);
 /* True if slm_quantize_* can produce t (Q8_K excluded). */

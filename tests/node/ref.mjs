@@ -2,6 +2,8 @@
 // for slm's model tests and benchmarks.  Options:
 //   --model M.gguf            model to load (required)
 //   --ids "1 2 3"             token ids to evaluate
+//   --ids-text FILE           token ids from a text file instead (llama.cpp's
+//                             tokenizer, no BOS unless --bos)
 //   --logits OUT.f32          write the raw logits at every position of --ids,
 //                             (T, V) little-endian float32
 //   --nll-ctx N               print {"tokens", "nll", "ppl"} for --ids cut into
@@ -12,6 +14,8 @@
 //                             llama.cpp's own sampler (temperature 0); prints
 //                             {"ids": [...]} (stops early at end-of-generation)
 //   --gen-ids "1 2"           prompt of --gen instead of --ids
+//   --gen-prompt TEXT         prompt of --gen as text (llama.cpp's tokenizer,
+//                             BOS when the vocabulary adds it)
 //   --lora A.gguf             apply a LoRA adapter (scale 1)
 //   --bench T --reps R        prompt processing of T tokens, R timed reps
 //                             (after one warm-up); prints {"tokens_per_s", ...}
@@ -26,13 +30,19 @@ const opt = (name, def) => {
 };
 const modelPath = opt("model");
 if (!modelPath) { console.error("ref.mjs: --model is required"); process.exit(2); }
-const ids = (opt("ids", "") || "").trim().split(/\s+/).filter((s) => s.length).map(Number);
+let ids = (opt("ids", "") || "").trim().split(/\s+/).filter((s) => s.length).map(Number);
 const threads = Number(opt("threads", "2"));
 const lora = opt("lora");
 
 const { getLlama, LlamaLogLevel } = await import(process.env.SLM_NODE_MODULES + "/node-llama-cpp/dist/index.js");
 const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: threads });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+
+if (opt("ids-text")) {
+    const { readFileSync } = await import("node:fs");
+    ids = model.tokenize(readFileSync(opt("ids-text"), "utf8"));
+    if (args.includes("--bos")) ids = [model.tokens.bos, ...ids];
+}
 
 async function makeContext(n) {
     const o = {
@@ -91,7 +101,11 @@ if (opt("logits") || opt("nll-ctx")) {
 
 if (opt("gen")) {
     const n = Number(opt("gen"));
-    const gids = opt("gen-ids") ? opt("gen-ids").trim().split(/\s+/).map(Number) : ids;
+    let gids = opt("gen-ids") ? opt("gen-ids").trim().split(/\s+/).map(Number) : ids;
+    if (opt("gen-prompt") !== undefined) {
+        gids = model.tokenize(opt("gen-prompt"));
+        if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) gids = [model.tokens.bos, ...gids];
+    }
     const ctx = await makeContext(gids.length + n + 1);
     const seq = ctx.getSequence();
     const out = [];
