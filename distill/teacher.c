@@ -17,6 +17,7 @@
 #include "model/adapter.h"
 #include "model/infer.h"
 #include "model/llama.h"
+#include "train/ckpt.h" /* slm_file_sha256 */
 
 slm_dump_logits_params slm_dump_logits_default_params(void) {
     slm_dump_logits_params p;
@@ -31,31 +32,6 @@ slm_dump_logits_params slm_dump_logits_default_params(void) {
     p.resume = true;
     p.seed = 1;
     return p;
-}
-
-slm_status slm_file_sha256(const char *path, char out[65]) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        slm_log_error("cannot open '%s': %s", path, strerror(errno));
-        return SLM_ERR_IO;
-    }
-    enum { CH = 1 << 20 };
-    unsigned char *buf = slm_alloc(CH);
-    if (!buf) {
-        fclose(f);
-        return SLM_ERR_NOMEM;
-    }
-    slm_sha256 s;
-    slm_sha256_init(&s);
-    size_t n;
-    while ((n = fread(buf, 1, CH, f)) > 0) slm_sha256_update(&s, buf, n);
-    slm_status st = ferror(f) ? SLM_ERR_IO : SLM_OK;
-    fclose(f);
-    free(buf);
-    uint8_t d[32];
-    slm_sha256_final(&s, d);
-    slm_sha256_hex(d, out);
-    return st;
 }
 
 /* (value, id) min-heap ordered so that the root is the entry to evict:

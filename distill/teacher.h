@@ -45,7 +45,5 @@ double slm_topk_logprobs(const float *logits, int64_t V, int64_t K, int32_t *ids
  * log-probs, K slots (unused: id -1, count 0, log-prob 0). */
 void slm_sample_logprobs(const float *logits, int64_t V, int64_t N, int64_t K, slm_rng *rng,
                          int32_t *ids, float *lp, uint16_t *counts);
-/* SHA-256 (hex) of a file's bytes, streamed. */
-slm_status slm_file_sha256(const char *path, char out[65]);
 
 #endif
