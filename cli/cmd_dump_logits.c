@@ -5,7 +5,11 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "core/gguf.h"
+#include "data/tokenizer.h"
+#include "distill/kld_llamacpp.h"
 #include "distill/teacher.h"
+#include "train/ckpt.h" /* slm_file_sha256 */
 
 int slm_cmd_dump_logits(int argc, char **argv) {
     slm_dump_logits_params p = slm_dump_logits_default_params();
@@ -13,7 +17,8 @@ int slm_cmd_dump_logits(int argc, char **argv) {
                *dtype = NULL;
     int64_t k = 0, sample = 0, seq_len = 0, batch = 0, max_seqs = 0, deflate = 0, seed = 0;
     double lora_scale = 1.0;
-    bool no_shuffle = false, restart = false;
+    bool no_shuffle = false, restart = false, kld_bos = false;
+    const char *kld = NULL, *vocab = NULL;
     slm_opt opts[] = {
         {"teacher", 't', SLM_OPT_STR, &teacher, NULL, "T.gguf", "teacher model (required)"},
         {"lora", 0, SLM_OPT_STR, &lora, NULL, "A.gguf", "LoRA adapter merged into the teacher"},
@@ -33,6 +38,13 @@ int slm_cmd_dump_logits(int argc, char **argv) {
          "discard OUT.partial of an interrupted run instead of resuming it"},
         {"seed", 0, SLM_OPT_INT, &seed, "1", "N", "seed of the --sample draws"},
         {"out", 'o', SLM_OPT_STR, &out, NULL, "DUMP.h5", "output dump (required)"},
+        {"from-kld", 0, SLM_OPT_STR, &kld, NULL, "FILE",
+         "convert llama.cpp's `llama-perplexity --kl-divergence-base FILE` output instead of "
+         "running a teacher (needs --vocab)"},
+        {"vocab", 0, SLM_OPT_STR, &vocab, NULL, "V.gguf",
+         "with --from-kld: the teacher's GGUF (or vocab GGUF) for the tokenizer fingerprint"},
+        {"kld-bos", 0, SLM_OPT_FLAG, &kld_bos, NULL, NULL,
+         "with --from-kld: the model adds BOS (llama.cpp then evaluated each chunk with BOS first)"},
         {0},
     };
     int rc = slm_opts_parse(
@@ -44,6 +56,33 @@ int slm_cmd_dump_logits(int argc, char **argv) {
         "and the same command continues it.",
         opts, argc, argv, NULL);
     if (rc >= 0) return rc;
+    if (kld) { /* llama.cpp full-vocabulary file -> top-k dump */
+        if (!vocab || !out) {
+            fprintf(stderr, "slm dump-logits: --from-kld needs --vocab V.gguf and --out\n");
+            return 2;
+        }
+        slm_gguf *g = NULL;
+        slm_tokenizer *tok = NULL;
+        slm_status st = slm_gguf_open(vocab, &g);
+        if (!st) st = slm_tokenizer_from_gguf(g, &tok);
+        slm_dump_info in = slm_dump_default_info();
+        if (!st) {
+            slm_tokenizer_fingerprint(tok, in.tokenizer_fp);
+            in.vocab_size = slm_tokenizer_n_vocab(tok);
+            in.k = k;
+            in.f16 = !strcmp(dtype, "f16");
+            in.deflate = (int)deflate;
+            in.shuffle = !no_shuffle;
+            snprintf(in.teacher, sizeof in.teacher, "llama.cpp KL-divergence base %s", kld);
+            st = slm_file_sha256(kld, in.teacher_fp);
+        }
+        int32_t bos = kld_bos && tok ? slm_tokenizer_bos(tok) : -1;
+        if (!st) st = slm_kld_convert(kld, out, &in, bos);
+        if (!st) printf("dump-logits: converted %s -> %s (k=%lld)\n", kld, out, (long long)k);
+        slm_tokenizer_free(tok);
+        slm_gguf_close(g);
+        return slm_status_exit_code(st);
+    }
     if (!teacher || !data || !out) {
         fprintf(stderr, "slm dump-logits: --teacher, --data and --out are required "
                         "(slm dump-logits --help)\n");
