@@ -297,14 +297,18 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     /* sequences: the dump's, checked against data.train; validation from its val split */
     if ((st = slm_token_data_from_dataset(&td, c->train, x.T, w.hp.n_vocab, tok_fp, dc->dump)))
         goto done;
-    {
-        slm_dump_batch all;
-        if ((st = slm_dump_batch_alloc(x.info, x.S, &all))) goto done;
-        st = slm_dump_read(x.dump, 0, &all); /* validates every entry once */
-        x.tokens = all.tokens, x.targets = all.targets, x.mask = all.mask;
-        all.tokens = NULL, all.targets = NULL, all.mask = NULL;
-        slm_dump_batch_free(&all);
-        if (st) goto done;
+    {   /* tokens, targets and mask of every sequence in memory; entries are read
+         * (and validated) per micro-batch in the loss callback */
+        size_t nt = (size_t)(x.S * x.T);
+        x.tokens = slm_alloc(nt * sizeof(int32_t));
+        x.targets = slm_alloc(nt * sizeof(int32_t));
+        x.mask = slm_alloc(nt);
+        if (!x.tokens || !x.targets || !x.mask) {
+            st = SLM_ERR_NOMEM;
+            goto done;
+        }
+        slm_dump_batch all = {.n = x.S, .tokens = x.tokens, .targets = x.targets, .mask = x.mask};
+        if ((st = slm_dump_read_tokens(x.dump, 0, &all))) goto done;
     }
     if (dc->check_data) {
         int64_t n_win = td.n[0] > 1 ? (td.n[0] - 1) / x.T : 0;

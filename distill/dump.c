@@ -475,12 +475,15 @@ void slm_dump_batch_free(slm_dump_batch *b) {
 }
 
 /* Content checks of one position; s is the absolute sequence index. */
+/* seen (V) is all zero on entry and on return. */
 static slm_status check_position(const slm_dump *d, int64_t s, int64_t t, const int32_t *ids,
-                                 const float *lp, const uint16_t *cnt) {
+                                 const float *lp, const uint16_t *cnt, uint8_t *seen) {
+    slm_status st = SLM_OK;
+    int64_t j = 0;
     const slm_dump_info *in = &d->info;
     double mass = 0;
     int64_t draws = 0;
-    for (int64_t j = 0; j < in->k; j++) {
+    for (; j < in->k; j++) {
         bool unused = cnt && cnt[j] == 0;
         if (unused) {
             if (ids[j] != -1) {
@@ -495,23 +498,28 @@ static slm_status check_position(const slm_dump *d, int64_t s, int64_t t, const 
             slm_log_error("%s: /topk_ids[%lld][%lld][%lld] = %d is out of range [0, %lld)",
                           d->path, (long long)s, (long long)t, (long long)j, ids[j],
                           (long long)in->vocab_size);
-            return SLM_ERR_FORMAT;
+            st = SLM_ERR_FORMAT;
+            break;
         }
         if (!isfinite(lp[j]) || lp[j] > SLM_DUMP_LOGPROB_TOL) {
             slm_log_error("%s: /topk_logprobs[%lld][%lld][%lld] = %g is not a finite log-prob "
                           "<= 0", d->path, (long long)s, (long long)t, (long long)j, lp[j]);
-            return SLM_ERR_FORMAT;
+            st = SLM_ERR_FORMAT;
+            break;
         }
-        for (int64_t i = 0; i < j; i++)
-            if (ids[i] == ids[j]) {
-                slm_log_error("%s: /topk_ids[%lld][%lld] repeats id %d (entries %lld and %lld)",
-                              d->path, (long long)s, (long long)t, ids[j], (long long)i,
-                              (long long)j);
-                return SLM_ERR_FORMAT;
-            }
+        if (seen[ids[j]]) {
+            slm_log_error("%s: /topk_ids[%lld][%lld] repeats id %d (entry %lld)", d->path,
+                          (long long)s, (long long)t, ids[j], (long long)j);
+            st = SLM_ERR_FORMAT;
+            break;
+        }
+        seen[ids[j]] = 1;
         mass += exp((double)lp[j]);
         if (cnt) draws += cnt[j];
     }
+    for (int64_t i = 0; i < j; i++) /* clear what was marked (ids[0..j) are in range) */
+        if (!(cnt && cnt[i] == 0)) seen[ids[i]] = 0;
+    if (st) return st;
     if (mass > 1.0 + SLM_DUMP_MASS_TOL) {
         slm_log_error("%s: /topk_logprobs[%lld][%lld] sum of probabilities is %.4f > 1: not a "
                       "log-softmax over the vocabulary", d->path, (long long)s, (long long)t, mass);
@@ -526,66 +534,81 @@ static slm_status check_position(const slm_dump *d, int64_t s, int64_t t, const 
     return SLM_OK;
 }
 
-slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+/* Reads tokens, targets (or derives them) and mask of [s0, s0 + b->n) and checks their range. */
+static slm_status read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
     const slm_dump_info *in = &d->info;
-    int64_t n = b->n, T = in->seq_len, K = in->k;
+    int64_t n = b->n, T = in->seq_len;
     if (s0 < 0 || n < 0 || s0 + n > d->n) {
         slm_log_error("%s: sequences [%lld, %lld) requested, the dump holds %lld", d->path,
                       (long long)s0, (long long)(s0 + n), (long long)d->n);
         return SLM_ERR_USAGE;
     }
-    slm_status st = SLM_OK;
-    if (slm_h5_read_rows(d->ds[DS_TOKENS], H5T_NATIVE_INT32, s0, n, b->tokens) ||
-        slm_h5_read_rows(d->ds[DS_IDS], H5T_NATIVE_INT32, s0, n, b->ids))
-        st = SLM_ERR_FORMAT;
-    if (!st && d->ds[DS_TARGETS] > 0)
-        st = slm_h5_read_rows(d->ds[DS_TARGETS], H5T_NATIVE_INT32, s0, n, b->targets) ? SLM_ERR_FORMAT : SLM_OK;
-    else if (!st)
+    bool bad = slm_h5_read_rows(d->ds[DS_TOKENS], H5T_NATIVE_INT32, s0, n, b->tokens) != SLM_OK;
+    if (!bad && d->ds[DS_TARGETS] > 0)
+        bad = slm_h5_read_rows(d->ds[DS_TARGETS], H5T_NATIVE_INT32, s0, n, b->targets) != SLM_OK;
+    else if (!bad)
         for (int64_t r = 0; r < n; r++)
             for (int64_t t = 0; t < T; t++)
                 b->targets[r * T + t] = t + 1 < T ? b->tokens[r * T + t + 1] : -1;
-    if (!st && d->ds[DS_MASK] > 0)
-        st = slm_h5_read_rows(d->ds[DS_MASK], H5T_NATIVE_UINT8, s0, n, b->mask) ? SLM_ERR_FORMAT : SLM_OK;
-    else if (!st)
+    if (!bad && d->ds[DS_MASK] > 0)
+        bad = slm_h5_read_rows(d->ds[DS_MASK], H5T_NATIVE_UINT8, s0, n, b->mask) != SLM_OK;
+    else if (!bad)
         memset(b->mask, 1, (size_t)(n * T));
-    if (!st && in->mode == SLM_DUMP_SAMPLE)
-        st = slm_h5_read_rows(d->ds[DS_COUNTS], H5T_NATIVE_UINT16, s0, n, b->counts) ? SLM_ERR_FORMAT : SLM_OK;
-    if (!st && d->lp_size == 2) {
-        /* float16 bits are converted here, exactly (HDF5's soft conversion is slow) */
-        hid_t h = slm_h5_f16_type();
-        uint16_t *half = (uint16_t *)b->logprobs; /* converted back to front in place */
-        st = slm_h5_read_rows(d->ds[DS_LOGPROBS], h, s0, n, half) ? SLM_ERR_FORMAT : SLM_OK;
-        H5Tclose(h);
-        for (int64_t i = n * T * K - 1; i >= 0 && !st; i--) b->logprobs[i] = slm_f16_to_f32(half[i]);
-    } else if (!st) {
-        st = slm_h5_read_rows(d->ds[DS_LOGPROBS], H5T_NATIVE_FLOAT, s0, n, b->logprobs) ? SLM_ERR_FORMAT : SLM_OK;
-    }
-    if (st) {
+    if (bad) {
         slm_log_error("%s: cannot read sequences [%lld, %lld) (damaged file?)", d->path,
                       (long long)s0, (long long)(s0 + n));
-        return st;
+        return SLM_ERR_FORMAT;
     }
-    for (int64_t r = 0; r < n; r++) {
-        for (int64_t t = 0; t < T; t++) {
-            int64_t i = r * T + t;
-            if (b->tokens[i] < 0 || b->tokens[i] >= in->vocab_size) {
-                slm_log_error("%s: /tokens[%lld][%lld] = %d is out of range [0, %lld)", d->path,
-                              (long long)(s0 + r), (long long)t, b->tokens[i],
-                              (long long)in->vocab_size);
-                return SLM_ERR_FORMAT;
-            }
-            if (b->targets[i] < -1 || b->targets[i] >= in->vocab_size) {
-                slm_log_error("%s: /targets[%lld][%lld] = %d is out of range [-1, %lld)",
-                              d->path, (long long)(s0 + r), (long long)t, b->targets[i],
-                              (long long)in->vocab_size);
-                return SLM_ERR_FORMAT;
-            }
-            st = check_position(d, s0 + r, t, b->ids + i * K, b->logprobs + i * K,
-                                b->counts ? b->counts + i * K : NULL);
-            if (st) return st;
+    for (int64_t i = 0; i < n * T; i++) {
+        int64_t r = i / T, t = i % T;
+        if (b->tokens[i] < 0 || b->tokens[i] >= in->vocab_size) {
+            slm_log_error("%s: /tokens[%lld][%lld] = %d is out of range [0, %lld)", d->path,
+                          (long long)(s0 + r), (long long)t, b->tokens[i], (long long)in->vocab_size);
+            return SLM_ERR_FORMAT;
+        }
+        if (b->targets[i] < -1 || b->targets[i] >= in->vocab_size) {
+            slm_log_error("%s: /targets[%lld][%lld] = %d is out of range [-1, %lld)", d->path,
+                          (long long)(s0 + r), (long long)t, b->targets[i], (long long)in->vocab_size);
+            return SLM_ERR_FORMAT;
         }
     }
     return SLM_OK;
+}
+
+slm_status slm_dump_read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    return read_tokens(d, s0, b);
+}
+
+slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    const slm_dump_info *in = &d->info;
+    int64_t n = b->n, T = in->seq_len, K = in->k;
+    slm_status st = read_tokens(d, s0, b);
+    if (st) return st;
+    bool bad = slm_h5_read_rows(d->ds[DS_IDS], H5T_NATIVE_INT32, s0, n, b->ids) != SLM_OK;
+    if (!bad && in->mode == SLM_DUMP_SAMPLE)
+        bad = slm_h5_read_rows(d->ds[DS_COUNTS], H5T_NATIVE_UINT16, s0, n, b->counts) != SLM_OK;
+    if (!bad && d->lp_size == 2) {
+        /* float16 bits are converted here, exactly (HDF5's soft conversion is slow) */
+        hid_t h = slm_h5_f16_type();
+        uint16_t *half = (uint16_t *)b->logprobs; /* converted back to front in place */
+        bad = slm_h5_read_rows(d->ds[DS_LOGPROBS], h, s0, n, half) != SLM_OK;
+        H5Tclose(h);
+        for (int64_t i = n * T * K - 1; i >= 0 && !bad; i--) b->logprobs[i] = slm_f16_to_f32(half[i]);
+    } else if (!bad) {
+        bad = slm_h5_read_rows(d->ds[DS_LOGPROBS], H5T_NATIVE_FLOAT, s0, n, b->logprobs) != SLM_OK;
+    }
+    if (bad) {
+        slm_log_error("%s: cannot read the entries of sequences [%lld, %lld) (damaged file?)",
+                      d->path, (long long)s0, (long long)(s0 + n));
+        return SLM_ERR_FORMAT;
+    }
+    uint8_t *seen = slm_calloc((size_t)in->vocab_size, 1);
+    if (!seen) return SLM_ERR_NOMEM;
+    for (int64_t i = 0; i < n * T && !st; i++)
+        st = check_position(d, s0 + i / T, i % T, b->ids + i * K, b->logprobs + i * K,
+                            b->counts ? b->counts + i * K : NULL, seen);
+    free(seen);
+    return st;
 }
 
 slm_status slm_dump_check_tokens(const slm_dump *d, int64_t s, const int32_t *tokens,

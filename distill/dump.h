@@ -122,6 +122,8 @@ slm_status slm_dump_check_vocab(const slm_dump *d, int64_t n_vocab, const char *
  * them: ids in range, finite log-probs <= 0, mass <= 1, counts summing to
  * sample_n, tokens in range.  Errors name the file, dataset and index. */
 slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b);
+/* Only /tokens, /targets and /loss_mask of [s0, s0 + b->n) (range-checked). */
+slm_status slm_dump_read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b);
 /* SLM_ERR_FORMAT unless the dump's tokens of sequence s equal tokens (T). */
 slm_status slm_dump_check_tokens(const slm_dump *d, int64_t s, const int32_t *tokens,
                                  const char *dataset_name);
