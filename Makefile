@@ -5,6 +5,7 @@
 #   make bench      run the benchmarks, results under bench/results/
 #   make demo       whole pipeline on data/samples
 #   make debug      ASan/UBSan build (same as SANITIZE=address,undefined DEBUG=1)
+#   make fuzz       libFuzzer harnesses tests/fuzz/fuzz_*.c, FUZZ_SECONDS each (clang)
 #
 # Variables: BUILD (build directory, default build), SANITIZE=address,undefined,
 # DEBUG=1, ARCH (default native), MPI=1.
@@ -51,7 +52,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit bench demo debug clean deps fmt
+.PHONY: all test unit bench demo debug clean deps fmt fuzz
 all: slm
 
 slm: $(BUILD)/slm
@@ -97,7 +98,12 @@ demo: deps slm
 debug:
 	$(MAKE) BUILD=build-debug SANITIZE=address,undefined DEBUG=1
 
+FUZZ_SECONDS ?= 60
+fuzz:
+	@SLM_DEPS_FUZZ=1 bash scripts/deps.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
 clean:
-	rm -rf $(BUILD) build-debug slm
+	rm -rf $(BUILD) build-debug build-fuzz slm
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -99,7 +99,7 @@ static int cmd_prepare(int argc, char **argv) {
         {"seed", 0, SLM_OPT_INT, &seed, "1234", "N", "seed of the train/val split"},
         {"on-error", 0, SLM_OPT_STR, &on_error, "fail", "fail|skip", "bad records: stop (exit 2, nothing written) or skip them"},
         {"max-tokens", 0, SLM_OPT_INT, &max_tokens, "0", "N", "records longer than N tokens are bad records (0: no limit)"},
-        {"reject-file", 0, SLM_OPT_STR, &reject, NULL, "FILE", "where skipped lines go (default OUT.rejects.jsonl)"},
+        {"reject-file", 0, SLM_OPT_STR, &reject, NULL, "FILE", "where skipped lines go (default OUT.rejects)"},
         {"threads", 0, SLM_OPT_INT, &threads, "0", "N", "tokenizer threads (0: OMP_NUM_THREADS / all cores)"},
         {0},
     };
@@ -154,8 +154,8 @@ static int cmd_prepare(int argc, char **argv) {
         st = slm_data_prepare(&p, &e, fp, &s);
         if (st == SLM_OK && !s.unchanged) {
             int64_t tok_all = s.tokens_total[0] + s.tokens_total[1];
-            printf("%s: %" PRId64 " input files (%" PRId64 " new, %" PRId64 " already in the "
-                   "dataset), %.2f MB read\n", out, s.files_total, s.files_new, s.files_known,
+            printf("%s: %" PRId64 " input files (%" PRId64 " new, %" PRId64 " "
+                   "known by content), %.2f MB read\n", out, s.files_total, s.files_new, s.files_known,
                    (double)s.bytes_new / 1e6);
             printf("  records %" PRId64 ": bad %" PRId64 " (%s), duplicates dropped %" PRId64
                    ", empty dropped %" PRId64 "\n", s.records, s.bad,
@@ -184,27 +184,23 @@ out_opts:
     return rc;
 }
 
-/* Prints tokens[a, b) decoded; learned spans highlighted. */
-static slm_status print_record(const slm_tokenizer *tok, const slm_token_buf *b, bool color) {
-    char *buf = NULL;
-    size_t len = 0;
+/* Prints the record token by token (each token's text as the tokenizer
+ * renders it, special tokens included); learned spans highlighted.  Token
+ * by token, so that no decode-time space stripping hides a boundary. */
+static void print_record(const slm_tokenizer *tok, const slm_token_buf *b, bool color) {
     for (int64_t i = 0; i < b->n;) {
         int64_t j = i;
         while (j < b->n && b->mask[j] == b->mask[i]) j++;
-        slm_status st = slm_tokenizer_decode(tok, b->tokens + i, (size_t)(j - i), true, &buf, &len);
-        if (st != SLM_OK) {
-            free(buf);
-            return st;
+        fputs(b->mask[i] ? (color ? "\x1b[1;32m" : "[[") : (color ? "\x1b[2m" : ""), stdout);
+        for (int64_t k = i; k < j; k++) {
+            size_t len = 0;
+            const char *p = slm_tokenizer_piece(tok, b->tokens[k], true, &len);
+            if (p) fwrite(p, 1, len, stdout);
         }
-        if (b->mask[i]) printf(color ? "\x1b[1;32m%s\x1b[0m" : "[[%s]]", buf);
-        else printf(color ? "\x1b[2m%s\x1b[0m" : "%s", buf);
-        buf[0] = 0;
-        len = 0;
+        fputs(b->mask[i] ? (color ? "\x1b[0m" : "]]") : (color ? "\x1b[0m" : ""), stdout);
         i = j;
     }
-    free(buf);
     printf("\n");
-    return SLM_OK;
 }
 
 static int cmd_show(int argc, char **argv) {
@@ -264,7 +260,7 @@ static int cmd_show(int argc, char **argv) {
             for (int64_t i = 0; i < b.n; i++) learned += b.mask[i];
             printf("=== %s: %" PRId64 " tokens, %" PRId64 " learned (template %s)\n", where, b.n,
                    learned, slm_template_name(tk));
-            st = print_record(tok, &b, color);
+            print_record(tok, &b, color);
         }
         slm_reader_close(r);
     }

@@ -1,4 +1,4 @@
-/* cli/cmd_info.c — `slm info FILE [--json] [--all]`: describe a GGUF file
+/* cli/cmd_info.c — `slm info FILE [--json]`: describe a GGUF file
  * (architecture, hyper-parameters, vocabulary, every metadata key, every
  * tensor with type, shape and size, totals).  HDF5 files (signature
  * \x89HDF\r\n\x1a\n) go to slm_cmd_info_h5 (cli/info.h).  A corrupt file is
@@ -78,7 +78,7 @@ static void totals(const slm_gguf *g, int64_t *params, uint64_t *bytes) {
     }
 }
 
-static void print_text(const slm_gguf *g, bool all) {
+static void print_text(const slm_gguf *g) {
     char buf[1024], hb[32];
     const char *s;
     uint64_t len;
@@ -147,12 +147,7 @@ static void print_text(const slm_gguf *g, bool all) {
     totals(g, &params, &bytes);
     printf("\ntensors (%" PRId64 "):\n", n);
     if (n) printf("  %-40s %-6s %-24s %12s\n", "name", "type", "shape", "bytes");
-    const int64_t max_shown = 40;
     for (int64_t i = 0; i < n; i++) {
-        if (!all && n > max_shown && i == max_shown / 2) {
-            printf("  ... %" PRId64 " more (--all lists them) ...\n", n - max_shown);
-            i = n - max_shown / 2;
-        }
         const slm_gguf_tensor *t = slm_gguf_tensor_at(g, i);
         shape_str(t, buf, sizeof buf);
         printf("  %-40s %-6s %-24s %12zu\n", t->name, slm_type_name(t->type), buf, t->n_bytes);
@@ -271,15 +266,14 @@ int slm_cmd_info(int argc, char **argv) {
     for (int i = 0; i < argc && !help; i++)
         if (argv[i][0] != '-' && is_hdf5(argv[i])) return slm_cmd_info_h5(argv[i], argc, argv);
 
-    bool json = false, all = false;
+    bool json = false;
     char *pv[1];
     slm_positional pos = {0, pv, 1};
     slm_opt opts[] = {
         {"json", 0, SLM_OPT_FLAG, &json, NULL, NULL, "print one JSON object instead of text"},
-        {"all", 'a', SLM_OPT_FLAG, &all, NULL, NULL, "list every tensor (text output)"},
         {0},
     };
-    int rc = slm_opts_parse("info", "slm info FILE [--json] [--all]",
+    int rc = slm_opts_parse("info", "slm info FILE [--json]",
                             "Describe a GGUF file (architecture, hyper-parameters, vocabulary, metadata,\n"
                             "tensors, sizes) or an HDF5 file written by slm (dataset, dump, checkpoint).",
                             opts, argc, argv, &pos);
@@ -297,7 +291,7 @@ int slm_cmd_info(int argc, char **argv) {
     }
     rc = 0;
     if (json) rc = print_json(g);
-    else print_text(g, all);
+    else print_text(g);
     slm_gguf_close(g);
     if (fflush(stdout) != 0) rc = 1;
     return rc;

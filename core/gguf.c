@@ -33,6 +33,25 @@ static const struct {
     [SLM_TYPE_Q6_K] = {"Q6_K", 256, 128 + 64 + 16 + 2}, /* ql, qh, scales, d */
     [SLM_TYPE_Q8_K] = {"Q8_K", 256, 4 + 256 + 32},   /* float d, qs, bsums[16] */
     [SLM_TYPE_BF16] = {"BF16", 1, 2},
+    /* Types slm reads and copies but does not compute with (no slm_type
+     * names, so switches over slm_type stay exhaustive): geometry only. */
+    [16] = {"IQ2_XXS", 256, 2 + 64},         /* d, qs[32] u16 */
+    [17] = {"IQ2_XS", 256, 2 + 64 + 8},      /* d, qs[32] u16, scales[8] */
+    [18] = {"IQ3_XXS", 256, 2 + 96},         /* d, qs[96] */
+    [19] = {"IQ1_S", 256, 2 + 32 + 16},      /* d, qs[32], qh[8] u16 */
+    [20] = {"IQ4_NL", 32, 2 + 16},           /* d, qs[16] */
+    [21] = {"IQ3_S", 256, 2 + 64 + 8 + 32 + 4}, /* d, qs, qh, signs, scales */
+    [22] = {"IQ2_S", 256, 2 + 64 + 8 + 8},   /* d, qs, qh, scales */
+    [23] = {"IQ4_XS", 256, 2 + 2 + 4 + 128}, /* d, scales_h, scales_l, qs */
+    [24] = {"I8", 1, 1},
+    [25] = {"I16", 1, 2},
+    [26] = {"I32", 1, 4},
+    [27] = {"I64", 1, 8},
+    [28] = {"F64", 1, 8},
+    [29] = {"IQ1_M", 256, 32 + 16 + 8},      /* qs, qh, scales */
+    [34] = {"TQ1_0", 256, 48 + 4 + 2},       /* qs, qh, d */
+    [35] = {"TQ2_0", 256, 64 + 2},           /* qs, d */
+    [39] = {"MXFP4", 32, 1 + 16},            /* e, qs */
 };
 
 int64_t slm_type_block_size(slm_type t) {
@@ -68,6 +87,34 @@ size_t slm_type_row_bytes(slm_type t, int64_t n) {
     if (bs == 0 || n < 0 || n % bs != 0) return 0;
     size_t out;
     return slm_mul_size((size_t)(n / bs), slm_type_block_bytes(t), &out) ? out : 0;
+}
+
+slm_gguf_size_check slm_gguf_tensor_size(slm_type t, const int64_t ne[SLM_GGUF_MAX_DIMS],
+                                         int64_t *n_elements, size_t *n_bytes) {
+    *n_elements = 0;
+    *n_bytes = 0;
+    int64_t bs = slm_type_block_size(t);
+    if (bs == 0) return SLM_GGUF_SIZE_BAD_TYPE;
+    bool empty = false;
+    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
+        if (ne[d] < 0) return SLM_GGUF_SIZE_NEGATIVE;
+        empty |= ne[d] == 0;
+    }
+    if (ne[0] % bs != 0) return SLM_GGUF_SIZE_BLOCK;
+    if (empty) return SLM_GGUF_SIZE_OK;
+    int64_t n = 1;
+    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
+        if (n > INT64_MAX / ne[d]) return SLM_GGUF_SIZE_OVERFLOW;
+        n *= ne[d];
+    }
+    /* bytes = (ne[0] / block) * block_bytes * ne[1] * ne[2] * ne[3] */
+    size_t bytes;
+    if (!slm_mul_size((size_t)(ne[0] / bs), slm_type_block_bytes(t), &bytes)) return SLM_GGUF_SIZE_OVERFLOW;
+    for (int d = 1; d < SLM_GGUF_MAX_DIMS; d++)
+        if (!slm_mul_size(bytes, (size_t)ne[d], &bytes)) return SLM_GGUF_SIZE_OVERFLOW;
+    *n_elements = n;
+    *n_bytes = bytes;
+    return SLM_GGUF_SIZE_OK;
 }
 
 /* ---- metadata value types ---- */
@@ -382,4 +429,38 @@ void slm_gguf_kv_to_string(const slm_gguf *g, int64_t i, char *buf, size_t cap) 
         }
     }
     if (kv->arr_n > ARRAY_SHOWN) put(&s, ", ...");
+}
+
+/* ---- conversion to f32 ---- */
+
+slm_status slm_gguf_tensor_to_f32(const slm_gguf *g, const slm_gguf_tensor *t, float *out) {
+    const uint8_t *src = t->data;
+    int64_t n = t->n_elements;
+    switch (t->type) {
+    case SLM_TYPE_F32:
+        memcpy(out, src, (size_t)n * 4);
+        return SLM_OK;
+    case SLM_TYPE_F16:
+    case SLM_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, 2);
+            out[i] = t->type == SLM_TYPE_F16 ? slm_f16_to_f32(h) : slm_bf16_to_f32(h);
+        }
+        return SLM_OK;
+    case SLM_TYPE_Q8_0:
+        for (int64_t b = 0; b < n / 32; b++) {
+            const uint8_t *blk = src + 34 * b; /* f16 d, int8 qs[32] */
+            uint16_t dh;
+            memcpy(&dh, blk, 2);
+            float d = slm_f16_to_f32(dh);
+            for (int j = 0; j < 32; j++) out[32 * b + j] = (float)(int8_t)blk[2 + j] * d;
+        }
+        return SLM_OK;
+    default:
+        slm_log_error("%s: tensor '%s' type: found %s, expected F32, F16, BF16 or Q8_0 to read it "
+                      "as f32 here (dequantize other types with quantize/)",
+                      g->path, t->name, slm_type_name(t->type));
+        return SLM_ERR_FORMAT;
+    }
 }

@@ -68,8 +68,11 @@ typedef enum {
     SLM_TYPE_COUNT = 40
 } slm_type;
 
-/* Block geometry: elements per block and bytes per block; 0 for types slm
- * does not know (then the reader refuses the tensor). */
+/* Block geometry: elements per block and bytes per block; 0 for ids ggml
+ * does not define (then the reader refuses the tensor).  Besides the named
+ * types above, ggml's other types (IQ*, I8..I64, F64, TQ1_0, TQ2_0, MXFP4)
+ * have geometry and names so that any llama.cpp GGUF opens and copies; slm
+ * computes only with the named ones. */
 int64_t slm_type_block_size(slm_type t);
 size_t slm_type_block_bytes(slm_type t);
 const char *slm_type_name(slm_type t);          /* "F32", "Q4_K", ...; NULL if unknown */
@@ -96,6 +99,9 @@ typedef struct {
 } slm_gguf_tensor;
 
 slm_status slm_gguf_open(const char *path, slm_gguf **out);
+/* Same checks on a buffer the caller keeps alive until slm_gguf_close (not
+ * copied); name is used in error messages and as slm_gguf_path(). */
+slm_status slm_gguf_open_memory(const void *data, size_t size, const char *name, slm_gguf **out);
 void slm_gguf_close(slm_gguf *g); /* accepts NULL */
 const char *slm_gguf_path(const slm_gguf *g);
 uint32_t slm_gguf_version(const slm_gguf *g);
@@ -132,6 +138,11 @@ void slm_gguf_kv_to_string(const slm_gguf *g, int64_t i, char *buf, size_t cap);
 int64_t slm_gguf_n_tensors(const slm_gguf *g);
 const slm_gguf_tensor *slm_gguf_tensor_at(const slm_gguf *g, int64_t i);
 const slm_gguf_tensor *slm_gguf_find_tensor(const slm_gguf *g, const char *name); /* NULL if absent */
+
+/* Converts tensor t of g to f32: out holds t->n_elements floats.  Types F32,
+ * F16, BF16 and Q8_0 (y = d * q, as ggml's dequantize_row_q8_0); any other
+ * type returns SLM_ERR_FORMAT naming the file, tensor and type. */
+slm_status slm_gguf_tensor_to_f32(const slm_gguf *g, const slm_gguf_tensor *t, float *out);
 
 /* ---- writer ---- */
 typedef struct slm_gguf_writer slm_gguf_writer;

@@ -23,7 +23,8 @@ typedef struct {
 
 struct slm_gguf {
     char *path;               /* owned */
-    const uint8_t *map;       /* whole file, read-only mapping */
+    const uint8_t *map;       /* whole file, read-only mapping (or the caller's buffer) */
+    bool owns_map;            /* munmap at close */
     size_t size;
     uint32_t version;
     size_t alignment;
@@ -38,5 +39,19 @@ struct slm_gguf {
 };
 
 uint64_t slm_gguf_hash(const char *s, size_t n);
+
+/* Element count and bytes of a tensor of type t, shape ne[4] (unused dims 1),
+ * the one rule shared by reader and writer: a zero dimension makes an empty
+ * tensor (0 elements, 0 bytes); otherwise the element count must fit int64
+ * and the byte size size_t. */
+typedef enum {
+    SLM_GGUF_SIZE_OK,
+    SLM_GGUF_SIZE_BAD_TYPE,
+    SLM_GGUF_SIZE_NEGATIVE,
+    SLM_GGUF_SIZE_BLOCK,    /* ne[0] not a multiple of the block size */
+    SLM_GGUF_SIZE_OVERFLOW,
+} slm_gguf_size_check;
+slm_gguf_size_check slm_gguf_tensor_size(slm_type t, const int64_t ne[SLM_GGUF_MAX_DIMS],
+                                         int64_t *n_elements, size_t *n_bytes);
 
 #endif

@@ -231,8 +231,6 @@ static slm_status parse_tensor_info(cursor *c, slm_gguf *g, int64_t i) {
     t->n_dims = (int)nd;
     if ((st = need(c, 8 * (size_t)nd + 12, fmt(f, "tensor '%s' ne/type/offset", t->name))) != SLM_OK)
         return st;
-    int64_t n_el = 1;
-    bool overflow = false;
     for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
         t->ne[d] = 1;
         if (d >= (int)nd) continue;
@@ -241,41 +239,29 @@ static slm_status parse_tensor_info(cursor *c, slm_gguf *g, int64_t i) {
             return refuse(c->path, fmt(f, "tensor '%s' ne[%d]", t->name, d),
                           fmt(a, "%" PRId64, (int64_t)v), "a dimension >= 0");
         t->ne[d] = (int64_t)v;
-        if (t->ne[d] != 0 && n_el > INT64_MAX / t->ne[d]) overflow = true;
-        else n_el *= t->ne[d];
     }
     uint32_t type = rd_u32(c);
-    t->offset = 0;
     uint64_t off = rd_u64(c);
-    if (overflow && n_el != 0) {
-        bool any_zero = false;
-        for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) any_zero |= t->ne[d] == 0;
-        if (!any_zero)
-            return refuse(c->path, fmt(f, "tensor '%s' element count", t->name),
-                          fmt(a, "%" PRId64 " x %" PRId64 " x %" PRId64 " x %" PRId64 " (overflows int64)",
-                              t->ne[0], t->ne[1], t->ne[2], t->ne[3]),
-                          "a product below 2^63");
-        n_el = 0;
-    }
-    t->n_elements = n_el;
     if (type >= SLM_TYPE_COUNT || slm_type_block_size((slm_type)type) == 0)
         return refuse(c->path, fmt(f, "tensor '%s' type", t->name), fmt(a, "%" PRIu32, type),
-                      "a ggml type slm knows (F32, F16, BF16, Q4_0..Q8_1, Q2_K..Q8_K)");
+                      "a ggml type id (0..39, except the removed 4, 5, 31..33, 36..38)");
     t->type = (slm_type)type;
-    int64_t bs = slm_type_block_size(t->type);
-    if (t->ne[0] % bs != 0)
+    switch (slm_gguf_tensor_size(t->type, t->ne, &t->n_elements, &t->n_bytes)) {
+    case SLM_GGUF_SIZE_OK:
+        break;
+    case SLM_GGUF_SIZE_BLOCK:
         return refuse(c->path, fmt(f, "tensor '%s' ne[0]", t->name), fmt(a, "%" PRId64, t->ne[0]),
-                      fmt(b, "a multiple of %s's block size %" PRId64, slm_type_name(t->type), bs));
-    /* bytes = row bytes * number of rows, overflow-checked */
-    size_t rows = 1, row = 0, bytes = 0;
-    bool ok = slm_mul_size((size_t)(t->ne[0] / bs), slm_type_block_bytes(t->type), &row);
-    for (int d = 1; d < SLM_GGUF_MAX_DIMS && ok; d++) ok = slm_mul_size(rows, (size_t)t->ne[d], &rows);
-    if (ok) ok = slm_mul_size(row, rows, &bytes);
-    if (!ok || bytes > c->size)
-        return refuse(c->path, fmt(f, "tensor '%s' size", t->name),
-                      ok ? fmt(a, "%zu bytes", bytes) : "a byte count that overflows",
+                      fmt(b, "a multiple of %s's block size %" PRId64, slm_type_name(t->type),
+                          slm_type_block_size(t->type)));
+    default: /* overflow (negative dims were refused above) */
+        return refuse(c->path, fmt(f, "tensor '%s' shape", t->name),
+                      fmt(a, "%" PRId64 " x %" PRId64 " x %" PRId64 " x %" PRId64 " %s", t->ne[0], t->ne[1],
+                          t->ne[2], t->ne[3], slm_type_name(t->type)),
+                      "an element count below 2^63 and a byte size that fits");
+    }
+    if (t->n_bytes > c->size)
+        return refuse(c->path, fmt(f, "tensor '%s' size", t->name), fmt(a, "%zu bytes", t->n_bytes),
                       fmt(b, "at most the file size %zu", c->size));
-    t->n_bytes = n_el == 0 ? 0 : bytes;
     if (off > c->size)
         return refuse(c->path, fmt(f, "tensor '%s' offset", t->name), fmt(a, "%" PRIu64, off),
                       fmt(b, "at most the file size %zu", c->size));
@@ -380,8 +366,9 @@ static slm_status parse(slm_gguf *g) {
                           fmt(b, "'%s' a second time", g->tensors[i].name), "each tensor name once");
         }
     }
-    /* data section: aligned start (padding need not exist when there are no tensors) */
-    g->data_start = c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
+    /* data section: aligned start.  With no tensors there is no data section
+     * and ggml reports the end of the tensor infos (padding may be absent). */
+    g->data_start = g->n_tensors == 0 ? c.pos : c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
     return check_data(g);
 }
 
@@ -414,6 +401,7 @@ slm_status slm_gguf_open(const char *path, slm_gguf **out) {
             st = SLM_ERR_IO;
         } else {
             g->map = m;
+            g->owns_map = true;
             st = parse(g);
         }
     }
@@ -426,9 +414,34 @@ slm_status slm_gguf_open(const char *path, slm_gguf **out) {
     return SLM_OK;
 }
 
+slm_status slm_gguf_open_memory(const void *data, size_t size, const char *name, slm_gguf **out) {
+    *out = NULL;
+    slm_gguf *g = slm_calloc(1, sizeof *g);
+    if (!g) return SLM_ERR_NOMEM;
+    if (!(g->path = slm_strdup(name))) {
+        free(g);
+        return SLM_ERR_NOMEM;
+    }
+    slm_status st;
+    if (size < HEADER_BYTES) {
+        char a[64];
+        st = refuse(name, "file size", fmt(a, "%zu bytes", size), "at least 24 bytes (GGUF header)");
+    } else {
+        g->map = data;
+        g->size = size;
+        st = parse(g);
+    }
+    if (st != SLM_OK) {
+        slm_gguf_close(g);
+        return st;
+    }
+    *out = g;
+    return SLM_OK;
+}
+
 void slm_gguf_close(slm_gguf *g) {
     if (!g) return;
-    if (g->map) munmap((void *)g->map, g->size);
+    if (g->map && g->owns_map) munmap((void *)g->map, g->size);
     for (int64_t i = 0; g->kv && i < g->n_kv; i++) {
         free(g->kv[i].key);
         free(g->kv[i].str_off);

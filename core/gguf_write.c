@@ -236,23 +236,19 @@ static slm_status add_tensor(slm_gguf_writer *w, const char *name, slm_type type
     wtensor t = {0};
     t.type = type;
     t.n_dims = n_dims;
-    size_t rows = 1;
-    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) {
-        t.ne[d] = d < n_dims ? ne[d] : 1;
-        if (t.ne[d] < 0 || (d > 0 && !slm_mul_size(rows, (size_t)t.ne[d], &rows))) {
-            slm_log_error("gguf writer: tensor '%s': ne[%d] = %" PRId64 ", expected >= 0 with a "
-                          "byte size that fits", name, d, t.ne[d]);
-            return SLM_ERR_USAGE;
-        }
-    }
-    if (t.ne[0] % slm_type_block_size(type) != 0) {
+    for (int d = 0; d < SLM_GGUF_MAX_DIMS; d++) t.ne[d] = d < n_dims ? ne[d] : 1;
+    int64_t n_el;
+    switch (slm_gguf_tensor_size(type, t.ne, &n_el, &t.n_bytes)) {
+    case SLM_GGUF_SIZE_OK:
+        break;
+    case SLM_GGUF_SIZE_BLOCK:
         slm_log_error("gguf writer: tensor '%s': ne[0] = %" PRId64 ", expected a multiple of %s's "
                       "block size %" PRId64, name, t.ne[0], slm_type_name(type), slm_type_block_size(type));
         return SLM_ERR_USAGE;
-    }
-    size_t row = slm_type_row_bytes(type, t.ne[0]);
-    if (!slm_mul_size(row, rows, &t.n_bytes)) {
-        slm_log_error("gguf writer: tensor '%s': byte size overflows", name);
+    default:
+        slm_log_error("gguf writer: tensor '%s': shape %" PRId64 " x %" PRId64 " x %" PRId64 " x %" PRId64
+                      ", expected dimensions >= 0 whose element count and byte size fit",
+                      name, t.ne[0], t.ne[1], t.ne[2], t.ne[3]);
         return SLM_ERR_USAGE;
     }
     if (w->n_t == w->cap_t) {
@@ -275,7 +271,7 @@ static slm_status add_tensor(slm_gguf_writer *w, const char *name, slm_type type
 
 slm_status slm_gguf_add_tensor(slm_gguf_writer *w, const char *name, slm_type type, int n_dims,
                                const int64_t *ne, const void *data) {
-    SLM_ASSERT(data != NULL || n_dims == 0 || ne != NULL);
+    SLM_ASSERT(ne != NULL); /* data may be NULL only for an empty tensor (checked at write) */
     return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL);
 }
 

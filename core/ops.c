@@ -5,6 +5,7 @@
  * Everything else is an OpenMP loop over an index that no two threads write.
  * Every kernel is checked against its naive twin in core/ops_ref.c. */
 #include "core/ops.h"
+#include "core/ops_math.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -48,67 +49,76 @@ void slm_matmul_forward(float *out, const float *inp, const float *w, int64_t N,
                 inp, (int)IC, w, (int)IC, beta, out, (int)OC);
 }
 
-void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
-                      float base) {
-    // x (N, NH, hs) in place, pos (N).  llama.cpp normal mode: the pair
-    // (x[2i], x[2i+1]) rotates by theta = pos * base^(-2i/hs).  The angle is
-    // formed in double and rounded once, so that the angle table does not
-    // depend on how it was accumulated.
-    SLM_ASSERT(hs % 2 == 0);
+void slm_rope_table(float *cs, float *sn, const int32_t *pos, int64_t N, int64_t hs, float base) {
+    // cs, sn (N, hs/2).  llama.cpp normal mode: pair i of position p rotates
+    // by theta = p * base^(-2i/hs).  The angle is formed in double and rounded
+    // once, so it does not depend on how it was accumulated.
+    SLM_ASSERT(hs % 2 == 0 && hs <= 2048);
     const int64_t half = hs / 2;
-#pragma omp parallel
-    {
-        float cs[512], sn[512]; // per-row tables; hs <= 1024
-        SLM_ASSERT(half <= 512);
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < N; n++) {
+    double inv_freq[1024];
+    for (int64_t i = 0; i < half; i++) inv_freq[i] = pow((double)base, -2.0 * (double)i / (double)hs);
+#pragma omp parallel for schedule(static) if (N * half > 4096)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t i = 0; i < half; i++) {
+            double th = (double)pos[n] * inv_freq[i];
+            cs[n * half + i] = (float)cos(th);
+            sn[n * half + i] = (float)sin(th);
+        }
+}
+
+void slm_rope_forward_table(float *x, const float *cs, const float *sn, int64_t N, int64_t NH,
+                            int64_t hs) {
+    // x (N, NH, hs) in place; cs, sn (N, hs/2)
+    const int64_t half = hs / 2;
+#pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        const float *c = cs + n * half, *s = sn + n * half;
+        for (int64_t h = 0; h < NH; h++) {
+            float *v = x + (n * NH + h) * hs;
             for (int64_t i = 0; i < half; i++) {
-                double theta = (double)pos[n] * pow((double)base, -2.0 * (double)i / (double)hs);
-                cs[i] = (float)cos(theta);
-                sn[i] = (float)sin(theta);
-            }
-            for (int64_t h = 0; h < NH; h++) {
-                float *v = x + (n * NH + h) * hs;
-                for (int64_t i = 0; i < half; i++) {
-                    float x0 = v[2 * i], x1 = v[2 * i + 1];
-                    v[2 * i] = x0 * cs[i] - x1 * sn[i];
-                    v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
-                }
+                float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * c[i] - x1 * s[i];
+                v[2 * i + 1] = x0 * s[i] + x1 * c[i];
             }
         }
     }
 }
 
-/* One query row against keys 0..nk-1 of one kv head: two passes over a score
- * row held in scratch (nk floats).  Returns the log-sum-exp of the scaled
- * scores.  q, o (hs); k, v rows of stride ks; att scratch (nk). */
-static float attn_row(float *o, const float *q, const float *k, const float *v, int64_t ks,
-                      int64_t nk, int64_t hs, float scale, float *att) {
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < nk; j++) {
-        const float *kj = k + j * ks;
-        float d = 0.0f;
-        for (int64_t i = 0; i < hs; i++) d += q[i] * kj[i];
-        d *= scale;
-        att[j] = d;
-        if (d > mx) mx = d;
+void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
+                      float base) {
+    // x (N, NH, hs) in place, pos (N).  The angles come from the cached
+    // per-position table of core/ops_math.c (the same values slm_rope_table
+    // computes: pos * base^(-2i/hs) in double, rounded once), shared with
+    // slm_rope_backward, so the training step computes no cos/sin.
+    SLM_ASSERT(hs % 2 == 0);
+    const int64_t half = hs / 2;
+    int32_t max_pos = 0;
+    for (int64_t n = 0; n < N; n++) {
+        SLM_ASSERT(pos[n] >= 0);
+        max_pos = pos[n] > max_pos ? pos[n] : max_pos;
     }
-    float sum = 0.0f;
-    for (int64_t j = 0; j < nk; j++) {
-        float e = expf(att[j] - mx);
-        att[j] = e;
-        sum += e;
+    const float *tab = slm_rope_cache(max_pos, hs, base);
+#pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
+    for (int64_t n = 0; n < N; n++) {
+        const float *c = tab + (size_t)pos[n] * hs, *s = c + half;
+        for (int64_t h = 0; h < NH; h++) {
+            float *v = x + (n * NH + h) * hs;
+            for (int64_t i = 0; i < half; i++) {
+                float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * c[i] - x1 * s[i];
+                v[2 * i + 1] = x0 * s[i] + x1 * c[i];
+            }
+        }
     }
-    for (int64_t i = 0; i < hs; i++) o[i] = 0.0f;
-    for (int64_t j = 0; j < nk; j++) {
-        const float *vj = v + j * ks;
-        const float p = att[j];
-        for (int64_t i = 0; i < hs; i++) o[i] += p * vj[i];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t i = 0; i < hs; i++) o[i] *= inv;
-    return mx + logf(sum);
 }
+
+/* Attention works on tiles of ATT_QT consecutive queries of one head.  Per
+ * tile the keys it can see are transposed into kt (hs, nk) so that the
+ * scores of one query against all keys are a loop over keys (contiguous,
+ * vectorised, no reassociation: every score is the same ordered sum over
+ * hs as a plain dot product).  Then softmax in two passes over the score
+ * row, and out = sum_j p_j v_j, a loop over hs per key. */
+#define ATT_QT 32
 
 void slm_attention_forward_kv(float *out, float *lse, const float *q, const float *k,
                               const float *v, int64_t B, int64_t Tq, int64_t Tk,
@@ -119,32 +129,149 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
     SLM_ASSERT(NKV > 0 && NH % NKV == 0 && Tq <= Tk && Tk <= kv_stride_t);
     const int64_t group = NH / NKV, ks = NKV * hs, past = Tk - Tq;
     const float scale = 1.0f / sqrtf((float)hs);
-    const int64_t rows = B * NH * Tq;
+    const int64_t n_tiles = (Tq + ATT_QT - 1) / ATT_QT, tasks = B * NH * n_tiles;
 #pragma omp parallel
     {
-        float *att = slm_alloc((size_t)(Tk > 0 ? Tk : 1) * sizeof(float));
-        SLM_ASSERT(att != NULL);
-        // (b, h, t) with t fastest: consecutive rows of a thread share a kv head.
-        // Dynamic chunks balance the causal triangle.
-#pragma omp for schedule(dynamic, 16)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t t = r % Tq, h = (r / Tq) % NH, b = r / (Tq * NH);
-            const int64_t hk = h / group;
-            const float *qr = q + ((b * Tq + t) * NH + h) * hs;
+        float *kt = slm_alloc((size_t)(hs * Tk + Tk + 16) * sizeof(float));
+        SLM_ASSERT(kt != NULL);
+        float *att = kt + hs * Tk;
+        // Tiles in reverse order (largest causal triangles first), dynamic:
+        // balances the work without changing any result.
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t task = tasks - 1; task >= 0; task--) {
+            const int64_t tile = task % n_tiles, h = (task / n_tiles) % NH, b = task / (n_tiles * NH);
+            const int64_t hk = h / group, t0 = tile * ATT_QT;
+            const int64_t t1 = t0 + ATT_QT < Tq ? t0 + ATT_QT : Tq;
+            const int64_t nk = past + t1; /* keys visible to the last query of the tile */
             const float *kb = k + (b * kv_stride_t * NKV + hk) * hs;
             const float *vb = v + (b * kv_stride_t * NKV + hk) * hs;
-            float *o = out + ((b * Tq + t) * NH + h) * hs;
-            float l = attn_row(o, qr, kb, vb, ks, past + t + 1, hs, scale, att);
-            if (lse) lse[(b * NH + h) * Tq + t] = l;
+            for (int64_t j = 0; j < nk; j++)
+                for (int64_t i = 0; i < hs; i++) kt[i * nk + j] = kb[j * ks + i];
+            for (int64_t t = t0; t < t1; t++) {
+                const float *qr = q + ((b * Tq + t) * NH + h) * hs;
+                float *o = out + ((b * Tq + t) * NH + h) * hs;
+                const int64_t n = past + t + 1;
+                for (int64_t j = 0; j < n; j++) att[j] = 0.0f;
+                for (int64_t i = 0; i < hs; i++) {
+                    const float qi = qr[i] * scale;
+                    const float *kr = kt + i * nk;
+                    for (int64_t j = 0; j < n; j++) att[j] += qi * kr[j];
+                }
+                float mx = -INFINITY;
+                for (int64_t j = 0; j < n; j++) mx = att[j] > mx ? att[j] : mx;
+                float sum = 0.0f;
+                for (int64_t j = 0; j < n; j++) {
+                    const float e = expf(att[j] - mx);
+                    att[j] = e;
+                    sum += e;
+                }
+                for (int64_t i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int64_t j = 0; j < n; j++) {
+                    const float *vj = vb + j * ks;
+                    const float p = att[j];
+                    for (int64_t i = 0; i < hs; i++) o[i] += p * vj[i];
+                }
+                const float inv = 1.0f / sum;
+                for (int64_t i = 0; i < hs; i++) o[i] *= inv;
+                if (lse) lse[(b * NH + h) * Tq + t] = mx + logf(sum);
+            }
         }
-        slm_free(att);
+        slm_free(kt);
     }
 }
+
+/* max of x (n), 16 independent lanes so that the compiler vectorises */
+static float row_max(const float *x, int64_t n) {
+    float m[16];
+    for (int j = 0; j < 16; j++) m[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    float mx = m[0];
+    for (int j = 1; j < 16; j++) mx = m[j] > mx ? m[j] : mx;
+    return mx;
+}
+
+/* e (n) = exp(x - mx) (e may alias x, or be NULL); returns sum e in a fixed
+ * order: 16 float lanes, combined in double. */
+static double exp_sum(float *e, const float *x, float mx, int64_t n) {
+    float acc[16] = {0};
+    int64_t i = 0;
+    if (e) {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) {
+                const float v = slm_exp_fast(x[i + j] - mx);
+                e[i + j] = v;
+                acc[j] += v;
+            }
+        for (; i < n; i++) acc[0] += e[i] = slm_exp_fast(x[i] - mx);
+    } else {
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += slm_exp_fast(x[i + j] - mx);
+        for (; i < n; i++) acc[0] += slm_exp_fast(x[i] - mx);
+    }
+    double s = 0.0;
+    for (int j = 0; j < 16; j++) s += (double)acc[j];
+    return s;
+}
+
+/* Training-size attention: per (b, h) query tiles of ATT_TILE rows against
+ * keys [0, t1) as two sgemms (S = Q K^T, O = P V), the softmax in between.
+ * The sgemms run inside the parallel region on one thread each (the OpenMP
+ * OpenBLAS does that by itself).  Scratch (ATT_TILE, T) per thread, grown
+ * outside the parallel region only when T or the thread count grows. */
+#define ATT_TILE 64
+static float *g_attf_ws;
+static size_t g_attf_n;
 
 void slm_attention_forward(float *out, float *lse, const float *q, const float *k,
                            const float *v, int64_t B, int64_t T, int64_t NH, int64_t NKV,
                            int64_t hs) {
-    slm_attention_forward_kv(out, lse, q, k, v, B, T, T, T, NH, NKV, hs);
+    // out, q (B, T, NH, hs); k, v (B, T, NKV, hs); lse (B, NH, T) or NULL
+    if (omp_in_parallel() || T < 32) { /* short blocks: the row kernel is as good */
+        slm_attention_forward_kv(out, lse, q, k, v, B, T, T, T, NH, NKV, hs);
+        return;
+    }
+    SLM_ASSERT(NKV > 0 && NH % NKV == 0);
+    const int64_t G = NH / NKV;
+    const int ldq = (int)(NH * hs), ldk = (int)(NKV * hs);
+    const float scale = 1.0f / sqrtf((float)hs);
+    const size_t per_thr = (size_t)ATT_TILE * (size_t)T;
+    const size_t need = per_thr * (size_t)omp_get_max_threads();
+    if (need > g_attf_n) {
+        slm_free(g_attf_ws);
+        g_attf_ws = slm_alloc_aligned(need * sizeof(float));
+        SLM_ASSERT(g_attf_ws != NULL);
+        g_attf_n = need;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < B * NH; task++) {
+        const int64_t b = task / NH, h = task % NH, g = h / G;
+        float *P = g_attf_ws + per_thr * (size_t)omp_get_thread_num();
+        const float *Qb = q + (size_t)b * T * ldq + (size_t)h * hs;
+        const float *Kb = k + (size_t)b * T * ldk + (size_t)g * hs;
+        const float *Vb = v + (size_t)b * T * ldk + (size_t)g * hs;
+        float *Ob = out + (size_t)b * T * ldq + (size_t)h * hs;
+        for (int64_t t0 = 0; t0 < T; t0 += ATT_TILE) {
+            const int64_t t1 = t0 + ATT_TILE < T ? t0 + ATT_TILE : T;
+            const int m = (int)(t1 - t0), n = (int)t1;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, (int)hs, scale,
+                        Qb + (size_t)t0 * ldq, ldq, Kb, ldk, 0.0f, P, n);
+            for (int64_t i = 0; i < m; i++) {
+                const int64_t t = t0 + i;
+                float *p = P + (size_t)i * n;
+                const float mx = row_max(p, t + 1);
+                const double sum = exp_sum(p, p, mx, t + 1);
+                const float inv = (float)(1.0 / sum);
+                for (int64_t s2 = 0; s2 <= t; s2++) p[s2] *= inv;
+                for (int64_t s2 = t + 1; s2 < n; s2++) p[s2] = 0.0f;
+                if (lse) lse[((size_t)b * NH + (size_t)h) * T + t] = mx + (float)log(sum);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)hs, n, 1.0f, P, n,
+                        Vb, ldk, 0.0f, Ob + (size_t)t0 * ldq, ldq);
+        }
+    }
 }
 
 void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t N,
@@ -154,7 +281,7 @@ void slm_swiglu_forward(float *out, const float *gate, const float *up, int64_t 
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + slm_exp_fast(-g)) * up[i]; /* rel. error < 2e-7 vs expf */
     }
 }
 
@@ -183,19 +310,18 @@ double slm_cross_entropy_forward_backward(float *dlogits, float *losses,
             if (dlogits) memset(dlogits + n * V, 0, (size_t)V * sizeof(float));
             continue;
         }
-        float mx = -INFINITY;
-        for (int64_t i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
-        double sum = 0.0;
-        for (int64_t i = 0; i < V; i++) sum += (double)expf(x[i] - mx);
-        const double lse = (double)mx + log(sum);
-        rowloss[n] = lse - (double)x[targets[n]];
-        if (dlogits) {
-            float *d = dlogits + n * V;
-            const int64_t tgt = targets[n];
-            for (int64_t i = 0; i < V; i++) {
-                float p = (float)exp((double)x[i] - lse);
-                d[i] = (p - (i == tgt ? 1.0f : 0.0f)) * g;
-            }
+        // d may alias x: the target logit is read first, then each exp(x - mx)
+        // is stored over its own logit, then scaled to p and shifted at the target
+        const int64_t tgt = targets[n];
+        const float xt = x[tgt];
+        const float mx = row_max(x, V);
+        float *d = dlogits ? dlogits + n * V : NULL;
+        const double sum = exp_sum(d, x, mx, V);
+        rowloss[n] = (double)mx + log(sum) - (double)xt;
+        if (d) { // d = (softmax - onehot) * g
+            const float sc = (float)((double)g / sum);
+            for (int64_t i = 0; i < V; i++) d[i] *= sc;
+            d[tgt] -= g;
         }
     }
     double total = 0.0;

@@ -43,6 +43,12 @@ void slm_matmul_backward(float *dinp, float *dw, const float *dout, const float 
 /* In place on x (N, NH, hs) with positions pos (N). */
 void slm_rope_forward(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                       float base);
+/* The same rotation from a precomputed table, for callers that rotate many
+ * tensors at the same positions (q and k of every layer):
+ * cs, sn (N, hs/2) = cos, sin of pos[n] * base^(-2i/hs). */
+void slm_rope_table(float *cs, float *sn, const int32_t *pos, int64_t N, int64_t hs, float base);
+void slm_rope_forward_table(float *x, const float *cs, const float *sn, int64_t N, int64_t NH,
+                            int64_t hs);
 /* In place: dx (N, NH, hs) becomes the gradient w.r.t. the un-rotated input. */
 void slm_rope_backward(float *dx, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                        float base);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/ops_math.h"
 
 /* ---- embedding ---------------------------------------------------------- */
 
@@ -98,26 +99,24 @@ void slm_matmul_backward(float *dinp, float *dw, const float *dout, const float 
  *   y0 = x0 cos - x1 sin ;  y1 = x0 sin + x1 cos
  * The rotation is orthogonal, so the backward rotates by -theta:
  *   dx0 = dy0 cos + dy1 sin ;  dx1 = -dy0 sin + dy1 cos
- * Angles are computed in double (llama.cpp computes theta in float; the
- * difference is below 1e-6 relative for the positions slm trains on). */
+ * Angles come from the same cached table as the forward (slm_rope_cache). */
 void slm_rope_backward(float *dx, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                        float base) {
     SLM_ASSERT(hs % 2 == 0);
     const int64_t half = hs / 2;
-#pragma omp parallel for schedule(static)
+    int32_t max_pos = 0;
+    for (int64_t n = 0; n < N; n++) max_pos = pos[n] > max_pos ? pos[n] : max_pos;
+    const float *tab = slm_rope_cache(max_pos, hs, base); /* the forward's angles */
+#pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
     for (int64_t n = 0; n < N; n++) {
-        float cs[half > 0 ? half : 1], sn[half > 0 ? half : 1];
-        for (int64_t i = 0; i < half; i++) {
-            double theta = (double)pos[n] * pow((double)base, -2.0 * (double)i / (double)hs);
-            cs[i] = (float)cos(theta);
-            sn[i] = (float)sin(theta);
-        }
+        SLM_ASSERT(pos[n] >= 0);
+        const float *c = tab + (size_t)pos[n] * hs, *s = c + half;
         for (int64_t h = 0; h < NH; h++) {
             float *d = dx + ((size_t)n * (size_t)NH + (size_t)h) * (size_t)hs;
             for (int64_t i = 0; i < half; i++) {
                 float d0 = d[2 * i], d1 = d[2 * i + 1];
-                d[2 * i] = d0 * cs[i] + d1 * sn[i];
-                d[2 * i + 1] = -d0 * sn[i] + d1 * cs[i];
+                d[2 * i] = d0 * c[i] + d1 * s[i];
+                d[2 * i + 1] = -d0 * s[i] + d1 * c[i];
             }
         }
     }
@@ -228,7 +227,7 @@ void slm_swiglu_backward(float *dgate, float *dup, const float *dout, const floa
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float g = gate[i];
-        float sg = 1.0f / (1.0f + expf(-g));
+        float sg = 1.0f / (1.0f + slm_exp_fast(-g));
         float silu = g * sg;
         dgate[i] += dout[i] * up[i] * sg * (1.0f + g * (1.0f - sg));
         dup[i] += dout[i] * silu;

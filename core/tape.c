@@ -105,10 +105,18 @@ void *slm_tape_record(slm_tape *t, const char *name, slm_tape_fn fn, size_t ctx_
     }
     void *ctx = slm_arena_alloc(&t->arena, ctx_bytes);
     memset(ctx, 0, ctx_bytes);
-    t->ops[t->n++] = (slm_tape_op){fn, ctx, name};
+    t->ops[t->n++] = (slm_tape_op){fn, ctx, name, 0.0};
     return ctx;
 }
 
 void slm_tape_backward(slm_tape *t) {
-    for (int64_t i = t->n - 1; i >= 0; i--) t->ops[i].fn(t->ops[i].ctx);
+    for (int64_t i = t->n - 1; i >= 0; i--) {
+        if (!t->profile) {
+            t->ops[i].fn(t->ops[i].ctx);
+            continue;
+        }
+        double t0 = slm_time_sec();
+        t->ops[i].fn(t->ops[i].ctx);
+        t->ops[i].seconds = slm_time_sec() - t0;
+    }
 }

@@ -51,13 +51,15 @@ typedef void (*slm_tape_fn)(void *ctx);
 typedef struct {
     slm_tape_fn fn;
     void *ctx;        /* in the arena */
-    const char *name; /* static string, for debugging */
+    const char *name; /* static string, for debugging and profiles */
+    double seconds;   /* backward time of this op when the tape profiles */
 } slm_tape_op;
 
 typedef struct {
     slm_arena arena;
     slm_tape_op *ops; /* (cap) owned, reused across steps */
     int64_t n, cap;
+    bool profile;     /* time every backward closure into ops[i].seconds */
 } slm_tape;
 
 slm_status slm_tape_init(slm_tape *t, size_t arena_bytes);

@@ -160,9 +160,16 @@ static slm_status render_llama2(const slm_encoder *e, const slm_message *m, int6
             st = push_id(b, e->bos, 0);
             if (st == SLM_OK) st = llama2_user(e, b, turn == 0 ? sys : NULL, &m[i]);
         } else {
-            st = push_str(e, b, " ", 1);
-            if (st == SLM_OK) st = push_text(e, b, m[i].text, m[i].len, 1);
-            if (st == SLM_OK) st = push_str(e, b, " ", 1);
+            /* " " + ASSISTANT + " " as one piece (no space of our own if the
+             * encoder's dummy prefix already supplies it) */
+            size_t n = m[i].len + 2, k = 0;
+            char *s = malloc(n + 1);
+            if (!s) return SLM_ERR_NOMEM;
+            if (!e->space_prefix) s[k++] = ' ';
+            memcpy(s + k, m[i].text, m[i].len), k += m[i].len;
+            s[k++] = ' ';
+            st = push_text(e, b, s, k, 1);
+            free(s);
             if (st == SLM_OK) st = push_id(b, e->eos, 1);
         }
     }

@@ -5,6 +5,8 @@
  * lacks one is refused by slm_chat_template_init with the missing piece):
  *   chatml : <|im_start|>ROLE\nCONTENT<|im_end|>\n            needs <|im_start|>, <|im_end|>
  *   llama2 : <s>[INST] <<SYS>>\nSYS\n<</SYS>>\n\nUSER [/INST] ASSISTANT </s>
+ *            (the space before ASSISTANT comes from the encoder's dummy prefix
+ *            when it has one, else is encoded with the assistant text)
  *                                                         needs BOS and EOS ids
  *   llama3 : <|begin_of_text|><|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|>
  *            needs <|begin_of_text|>, <|start_header_id|>, <|end_header_id|>, <|eot_id|>
@@ -37,6 +39,7 @@ struct slm_encoder {
     int32_t bos, eos; /* -1 if none */
     bool add_bos;
     int32_t n_vocab;
+    bool space_prefix; /* encode puts a space before the text (SentencePiece's dummy prefix) */
     /* optional: a copy for one thread (e.g. with its own scratch state);
      * encoders without it are shared between threads as they are */
     slm_status (*thread_copy)(const slm_encoder *e, slm_encoder *out);

@@ -17,6 +17,7 @@
 #define BATCH_BYTES ((size_t)8 << 20)
 #define MAX_REPORTED_BAD 100 /* bad records logged one by one; the rest counted */
 #define MAX_REPORTED_DUPS 20
+#define COPY_BLOCK ((int64_t)1 << 20) /* tokens per read when copying an existing dataset */
 
 slm_prepare_params slm_prepare_default_params(void) {
     slm_prepare_params p;
@@ -263,7 +264,8 @@ static slm_status process_batch(run *r, slot *slots, int n) {
 
 /* Copies the splits and sources of an existing dataset into the writer and
  * the dedup set.  Refuses another tokenizer or template. */
-static slm_status copy_existing(run *r, const char *fingerprint, char ***known, int64_t *n_known) {
+static slm_status copy_existing(run *r, const char *fingerprint, char ***known,
+                                char ***known_paths, int64_t *n_known) {
     const slm_prepare_params *p = r->p;
     for (int sp = 0; sp < SLM_SPLIT_COUNT; sp++) {
         slm_dataset *ds;
@@ -289,17 +291,33 @@ static slm_status copy_existing(run *r, const char *fingerprint, char ***known, 
             slm_dataset_close(ds);
             return SLM_ERR_USAGE;
         }
-        int32_t *t;
-        uint8_t *m;
-        int64_t n;
-        st = slm_dataset_read_all(ds, &t, &m, &n);
+        /* stream whole documents in blocks of about COPY_BLOCK tokens */
         const int64_t *off = slm_dataset_doc_offsets(ds);
-        for (int64_t d = 0; st == SLM_OK && d < slm_dataset_n_docs(ds); d++) {
-            int64_t a = off[d], len = off[d + 1] - off[d];
-            bool dummy;
-            st = keyset_insert(&r->seen, doc_key(t + a, m + a, len), &dummy);
-            if (st == SLM_OK) st = slm_dataset_writer_add_doc(r->w, (slm_split)sp, t + a, m + a, len);
-            for (int64_t i = 0; i < len; i++) r->stats->masked_total += m[a + i];
+        int64_t n = slm_dataset_n_tokens(ds), n_docs = slm_dataset_n_docs(ds), cap = 0;
+        int32_t *t = NULL;
+        uint8_t *m = NULL;
+        for (int64_t d0 = 0, d1; st == SLM_OK && d0 < n_docs; d0 = d1) {
+            for (d1 = d0 + 1; d1 < n_docs && off[d1 + 1] - off[d0] <= COPY_BLOCK; d1++) {}
+            int64_t len = off[d1] - off[d0];
+            if (len > cap) {
+                free(t), free(m);
+                cap = len;
+                t = malloc(sizeof(int32_t) * (size_t)(cap > 0 ? cap : 1));
+                m = malloc((size_t)(cap > 0 ? cap : 1));
+                if (!t || !m) {
+                    st = SLM_ERR_NOMEM;
+                    break;
+                }
+            }
+            st = slm_dataset_read(ds, off[d0], len, t, m);
+            for (int64_t d = d0; st == SLM_OK && d < d1; d++) {
+                int64_t a = off[d] - off[d0], dl = off[d + 1] - off[d];
+                bool dummy;
+                st = keyset_insert(&r->seen, doc_key(t + a, m + a, dl), &dummy);
+                if (st == SLM_OK)
+                    st = slm_dataset_writer_add_doc(r->w, (slm_split)sp, t + a, m + a, dl);
+                for (int64_t i = 0; i < dl; i++) r->stats->masked_total += m[a + i];
+            }
         }
         r->stats->docs_total[sp] = slm_dataset_n_docs(ds);
         r->stats->tokens_total[sp] = n;
@@ -313,11 +331,14 @@ static slm_status copy_existing(run *r, const char *fingerprint, char ***known, 
     slm_status st = slm_dataset_read_sources(p->out, &src, &ns);
     if (st != SLM_OK) return st;
     *known = calloc((size_t)(ns > 0 ? ns : 1), sizeof(char *));
+    *known_paths = calloc((size_t)(ns > 0 ? ns : 1), sizeof(char *));
+    if (!*known || !*known_paths) st = SLM_ERR_NOMEM;
+    else *n_known = ns;
     for (int64_t i = 0; i < ns && st == SLM_OK; i++) {
         st = slm_dataset_writer_add_source(r->w, &src[i]);
         (*known)[i] = slm_strdup(src[i].sha256);
+        (*known_paths)[i] = slm_strdup(src[i].path);
     }
-    *n_known = ns;
     slm_dataset_sources_free(src, ns);
     return st;
 }
@@ -335,7 +356,7 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     if (st != SLM_OK) return st;
 
     run r = {.p = p, .e = e, .ct = &ct, .stats = stats};
-    char **known = NULL, *hexes = NULL;
+    char **known = NULL, **known_paths = NULL, *hexes = NULL;
     int64_t n_known = 0, n_paths = 0, *sizes = NULL;
     slot *slots = NULL;
     st = slm_inputs_expand(p->inputs, p->n_inputs, &r.paths, &n_paths);
@@ -345,7 +366,9 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     sizes = calloc((size_t)n_paths + 1, sizeof(int64_t));
     hexes = calloc((size_t)n_paths + 1, 65);
     bool *is_new = calloc((size_t)n_paths + 1, sizeof(bool));
-    if (!r.file_docs || !sizes || !hexes || !is_new) {
+    bool *listed = calloc((size_t)n_paths + 1, sizeof(bool)); /* (path, hash) in /sources */
+    int64_t n_new_rows = 0;
+    if (!r.file_docs || !sizes || !hexes || !is_new || !listed) {
         st = SLM_ERR_NOMEM;
         goto done;
     }
@@ -353,7 +376,7 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     else {
         size_t n = strlen(p->out) + 16;
         r.reject_path = malloc(n);
-        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects.jsonl", p->out);
+        if (r.reject_path) snprintf(r.reject_path, n, "%s.rejects", p->out);
     }
 
     slm_dataset_header h = slm_dataset_default_header();
@@ -363,20 +386,24 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     h.bos_id = e->bos;
     snprintf(h.template_name, sizeof h.template_name, "%s", slm_template_name(p->template_kind));
     if ((st = slm_dataset_writer_open(p->out, &h, &r.w)) != SLM_OK) goto done;
-    if (access(p->out, F_OK) == 0 && (st = copy_existing(&r, fingerprint, &known, &n_known)) != SLM_OK)
+    if (access(p->out, F_OK) == 0 && (st = copy_existing(&r, fingerprint, &known, &known_paths, &n_known)) != SLM_OK)
         goto done;
 
     /* which files are new (by content hash) */
     for (int64_t i = 0; i < n_paths; i++) {
         if ((st = hash_file(r.paths[i], &sizes[i], hexes + 65 * i)) != SLM_OK) goto done;
         is_new[i] = true;
-        for (int64_t k = 0; k < n_known && is_new[i]; k++)
-            if (!strcmp(known[k], hexes + 65 * i)) is_new[i] = false;
+        for (int64_t k = 0; k < n_known; k++)
+            if (!strcmp(known[k], hexes + 65 * i)) {
+                is_new[i] = false;
+                if (!strcmp(known_paths[k], r.paths[i])) listed[i] = true;
+            }
         for (int64_t k = 0; k < i && is_new[i]; k++)
             if (is_new[k] && !strcmp(hexes + 65 * k, hexes + 65 * i)) {
                 slm_log_info("%s: same content as %s, read once", r.paths[i], r.paths[k]);
                 is_new[i] = false;
             }
+        if (!listed[i]) n_new_rows++;
         if (is_new[i]) {
             stats->files_new++;
             stats->bytes_new += sizes[i];
@@ -384,7 +411,7 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
             stats->files_known++;
         }
     }
-    if (stats->files_new == 0 && n_known > 0) {
+    if (stats->files_new == 0 && n_new_rows == 0 && n_known > 0) {
         slm_log_info("%s: no new input files (all %" PRId64 " already in the dataset); "
                      "unchanged", p->out, n_paths);
         stats->unchanged = true;
@@ -430,8 +457,9 @@ slm_status slm_data_prepare(const slm_prepare_params *p, const slm_encoder *e,
     if (st == SLM_OK && n_slots) st = process_batch(&r, slots, n_slots);
     if (st != SLM_OK) goto done;
 
+    /* every input not yet listed gets a row; copies of known content have 0 docs */
     for (int64_t f = 0; f < n_paths && st == SLM_OK; f++) {
-        if (!is_new[f]) continue;
+        if (listed[f]) continue;
         slm_dataset_source src = {r.paths[f], sizes[f], {0}, r.file_docs[f]};
         memcpy(src.sha256, hexes + 65 * f, 65);
         st = slm_dataset_writer_add_source(r.w, &src);
@@ -464,8 +492,13 @@ done:
     for (int t = 0; t < r.n_thread_enc; t++)
         if (e->thread_release) e->thread_release(&r.thread_enc[t]);
     free(r.thread_enc);
-    for (int64_t i = 0; i < n_known; i++) free(known[i]);
+    for (int64_t i = 0; i < n_known; i++) {
+        if (known) free(known[i]);
+        if (known_paths) free(known_paths[i]);
+    }
     free(known);
+    free(known_paths);
+    free(listed);
     for (int64_t i = 0; i < n_paths; i++) free(r.paths[i]);
     free(r.paths);
     free(r.file_docs);

@@ -32,7 +32,7 @@ typedef struct {
     uint64_t seed;
     slm_on_error on_error;
     int64_t max_tokens;        /* per record; 0 = no limit */
-    const char *reject_path;   /* NULL: "<out>.rejects.jsonl" */
+    const char *reject_path;   /* NULL: "<out>.rejects" */
     int n_threads;             /* 0: OpenMP default */
 } slm_prepare_params;
 

@@ -108,13 +108,7 @@ static slm_status encode_fragment(slm_tok_session *s, const char *text, const fr
     return slm_bpe_encode(s, text + f->off, f->len, out);
 }
 
-static slm_status finish(const slm_tokenizer *t, bool add_bos, slm_ivec *v, int32_t **ids, size_t *n_ids) {
-    slm_status st = SLM_OK;
-    if (t->add_eos && add_bos && t->eos >= 0) st = slm_ivec_push(v, t->eos);
-    if (st) {
-        free(v->v);
-        return st;
-    }
+static slm_status finish(slm_ivec *v, int32_t **ids, size_t *n_ids) {
     if (!v->v && !(v->v = malloc(sizeof(int32_t)))) return SLM_ERR_NOMEM;
     *ids = v->v;
     *n_ids = v->n;
@@ -143,8 +137,7 @@ slm_status slm_tok_session_encode(slm_tok_session *s, const char *text, size_t l
         free(v.v);
         return st;
     }
-    /* "add_bos" stands for llama.cpp's add_special: EOS too if the vocab asks */
-    return finish(t, add_bos, &v, ids, n_ids);
+    return finish(&v, ids, n_ids);
 }
 
 slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t len, bool add_bos,
@@ -156,15 +149,18 @@ slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t
     return st;
 }
 
-/* A cut between text[i-1] == '\n' and text[i] splits no token: for BPE no
- * pre-tokenizer word runs from a newline into a following non-space
- * character; for SPM no token holds '\n' together with other bytes
- * (t->nl_barrier), so no merge crosses it. */
+/* A cut between text[i-1] == '\n' and text[i] splits no token.
+ * SPM: no token holds '\n' together with other bytes (t->nl_barrier), so no
+ * merge crosses it.  BPE: the newline must be a whitespace run of its own,
+ * between two printable ASCII characters: then every pre-tokenizer ends a
+ * word after it and starts one at text[i], with or without the cut (a
+ * longer run would not do: "\n\nX" splits as "\n" "\n" "X" because of
+ * \s+(?!\S), but "\n\n" at the end of a chunk stays whole). */
 static bool safe_cut(const slm_tokenizer *t, const char *text, size_t i) {
-    unsigned char c = (unsigned char)text[i];
-    if (text[i - 1] != '\n') return false;
+    if (i < 2 || text[i - 1] != '\n') return false;
     if (t->model == SLM_TOK_MODEL_SPM) return t->nl_barrier;
-    return c > 0x20 && c < 0x7F; /* printable ASCII, never whitespace */
+    unsigned char a = (unsigned char)text[i - 2], c = (unsigned char)text[i];
+    return a > 0x20 && a < 0x7F && c > 0x20 && c < 0x7F;
 }
 
 #define CHUNK_TARGET (64 * 1024)
@@ -236,5 +232,5 @@ slm_status slm_tokenizer_encode_mt(const slm_tokenizer *t, const char *text, siz
         free(v.v);
         return st;
     }
-    return finish(t, add_bos, &v, ids, n_ids);
+    return finish(&v, ids, n_ids);
 }

@@ -2,6 +2,7 @@
  * tokenizer, kept apart so that dataset.o and chat.o link without one
  * (trainers reading datasets; tests rendering with a fake encoder). */
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "data/chat.h"
 #include "data/dataset.h"
@@ -55,6 +56,16 @@ void slm_encoder_from_tokenizer(slm_encoder *e, const slm_tokenizer *t) {
     e->eos = slm_tokenizer_eos(t);
     e->add_bos = slm_tokenizer_add_bos(t);
     e->n_vocab = slm_tokenizer_n_vocab(t);
+    /* does encoding prepend a space (SentencePiece add_space_prefix)? */
+    e->space_prefix = false;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (slm_tokenizer_encode(t, "a", 1, false, false, &ids, &n) == SLM_OK && n > 0) {
+        size_t len = 0;
+        const char *piece = slm_tokenizer_piece(t, ids[0], false, &len);
+        e->space_prefix = piece && len > 0 && piece[0] == ' ';
+    }
+    free(ids);
     e->thread_copy = tok_thread_copy;
     e->thread_release = tok_thread_release;
 }

@@ -8,6 +8,11 @@
  *   st = slm_tokenizer_from_gguf(g, &tok);
  *   st = slm_tokenizer_encode(tok, text, len, true, false, &ids, &n);  // free(ids)
  *   slm_tokenizer_free(tok);
+ *
+ * The tokenizer copies what it needs: g may be closed after from_gguf.  A
+ * tokenizer is read-only after loading and may be shared by threads (each
+ * encoding thread with its own session, or through encode/encode_mt).
+ * Details, llama.cpp compatibility notes and tests: docs/tokenizers.md.
  */
 #ifndef SLM_DATA_TOKENIZER_H
 #define SLM_DATA_TOKENIZER_H
@@ -24,20 +29,24 @@ int32_t slm_tokenizer_n_vocab(const slm_tokenizer *t);
 int32_t slm_tokenizer_bos(const slm_tokenizer *t); /* -1 if none */
 int32_t slm_tokenizer_eos(const slm_tokenizer *t); /* -1 if none */
 bool slm_tokenizer_add_bos(const slm_tokenizer *t); /* tokenizer.ggml.add_bos_token */
+bool slm_tokenizer_add_eos(const slm_tokenizer *t); /* tokenizer.ggml.add_eos_token (encode never adds EOS) */
 /* Id of a token whose text is exactly piece (e.g. "<|im_start|>"), or -1. */
 int32_t slm_tokenizer_find(const slm_tokenizer *t, const char *piece);
 /* Raw token text as stored in the vocabulary. */
 const char *slm_tokenizer_token_text(const slm_tokenizer *t, int32_t id);
 bool slm_tokenizer_is_control(const slm_tokenizer *t, int32_t id);
 
-/* Encodes len bytes of text.  add_bos prepends BOS; parse_special lets special
+/* Encodes len bytes of text (no EOS is ever appended: callers add it).
+ * add_bos prepends BOS; parse_special lets special
  * tokens written in the text (e.g. "<s>") map to their ids as llama.cpp's
  * parse_special does.  *ids is allocated (caller frees), *n_ids its length. */
 slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t len,
                                 bool add_bos, bool parse_special, int32_t **ids,
                                 size_t *n_ids);
-/* Appends the bytes of token id to buf (grown as needed, NUL-terminated).
- * Control tokens render as nothing unless render_special. */
+/* Text of ids into a new NUL-terminated *buf (caller frees), *len bytes.
+ * Control tokens render as nothing unless render_special; SPM drops the
+ * prefix space of the first text token.  No clean-up of spaces, so
+ * decode(encode(text)) == text (see docs/tokenizers.md). */
 slm_status slm_tokenizer_decode(const slm_tokenizer *t, const int32_t *ids, size_t n,
                                 bool render_special, char **buf, size_t *len);
 

@@ -27,6 +27,7 @@ struct slm_llama_infer {
     float *last;       /* (B, C) */
     float *logits;     /* (N, V) or (B, V) */
     int32_t *pos;      /* (N) */
+    float *rope_cs, *rope_sn; /* (N, hs/2) rotation table of this call's positions */
 };
 
 slm_llama_infer_params slm_llama_infer_default_params(void) {
@@ -46,9 +47,11 @@ slm_status slm_llama_infer_init(const slm_llama_weights *w, const slm_llama_infe
     const int64_t N = p->B * p->T_max, C = hp->n_embd, Q = hp->n_head * hp->head_dim,
                   KV = hp->n_head_kv * hp->head_dim, F = hp->n_ff, V = hp->n_vocab;
     const int64_t sizes[] = {N * C, N * C, N * Q, N * Q, N * KV, N * KV, N * F, N * F,
-                             p->B * C, (p->all_logits ? N : p->B) * V, N};
+                             p->B * C, (p->all_logits ? N : p->B) * V, N,
+                             N * hp->head_dim / 2, N * hp->head_dim / 2};
     float **dst[] = {&s->x, &s->xn, &s->q, &s->att, &s->k, &s->v,
-                     &s->g, &s->u, &s->last, &s->logits, (float **)&s->pos};
+                     &s->g, &s->u, &s->last, &s->logits, (float **)&s->pos,
+                     &s->rope_cs, &s->rope_sn};
     int64_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) / 16 * 16;
     size_t bytes;
@@ -95,6 +98,7 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
         s->pos[n] = (int32_t)(past + n % T);
     }
 
+    slm_rope_table(s->rope_cs, s->rope_sn, s->pos, N, hs, hp->rope_base);
     slm_embedding_forward(s->x, tokens, w->token_embd, N, C);
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const slm_llama_layer *L = &w->layers[l];
@@ -102,8 +106,8 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
         slm_matmul_forward(s->q, s->xn, L->wq, N, C, Q, 0.0f);
         slm_matmul_forward(s->k, s->xn, L->wk, N, C, KV, 0.0f);
         slm_matmul_forward(s->v, s->xn, L->wv, N, C, KV, 0.0f);
-        slm_rope_forward(s->q, s->pos, N, NH, hs, hp->rope_base);
-        slm_rope_forward(s->k, s->pos, N, NKV, hs, hp->rope_base);
+        slm_rope_forward_table(s->q, s->rope_cs, s->rope_sn, N, NH, hs);
+        slm_rope_forward_table(s->k, s->rope_cs, s->rope_sn, N, NKV, hs);
         if (cached) {
             slm_kvcache_store(&s->kv, l, s->k, s->v, T);
             slm_attention_forward_kv(s->att, NULL, s->q, slm_kvcache_k(&s->kv, l),

@@ -49,7 +49,20 @@ struct slm_llama_train {
     float *du;               /* (N, r) LoRA */
     float *dtmp;             /* (N, max(C, NH*hs, F)) LoRA dropout */
     float *scratch_mem;
+    bool profile;
+    double fwd_sec[8]; /* forward seconds per op kind (op_kinds) when profiling */
 };
+
+static const char *const op_kinds[8] = {"embedding", "rmsnorm", "linear", "rope",
+                                        "attention", "swiglu",  "head",   "copy"};
+enum { K_EMB, K_NORM, K_LIN, K_ROPE, K_ATT, K_SWI, K_HEAD, K_COPY };
+/* runs stmt, adding its time to tr->fwd_sec[kind] when profiling */
+#define TIMED(tr, kind, stmt)                                                    \
+    do {                                                                         \
+        double t0_ = (tr)->profile ? slm_time_sec() : 0.0;                       \
+        stmt;                                                                    \
+        if ((tr)->profile) (tr)->fwd_sec[kind] += slm_time_sec() - t0_;          \
+    } while (0)
 
 slm_llama_train_params slm_llama_train_default_params(void) {
     return (slm_llama_train_params){.B = 1,
@@ -339,11 +352,15 @@ static void linear(slm_llama_train *tr, float *y, const float *x, const float *W
                    bool din_zero, const float *dout, int64_t IC, int64_t OC, float beta,
                    int64_t l, int ti, slm_rng *rng) {
     const int64_t N = tr->N;
+    const double t0 = tr->profile ? slm_time_sec() : 0.0;
     slm_matmul_forward(y, x, W, N, IC, OC, beta);
     linear_ctx *c = slm_tape_record(&tr->tape, "linear", linear_backward, sizeof *c);
     *c = (linear_ctx){.din = din, .din_zero = din_zero, .dw = grad_of(tr, W), .dout = dout,
                       .inp = x, .w = W, .N = N, .IC = IC, .OC = OC};
-    if (!tr->p.lora || !(tr->p.lora_targets & (1u << ti))) return;
+    if (!tr->p.lora || !(tr->p.lora_targets & (1u << ti))) {
+        if (tr->profile) tr->fwd_sec[K_LIN] += slm_time_sec() - t0;
+        return;
+    }
     const slm_lora_pair *lo = &tr->lora.pairs[l * SLM_LORA_N_TARGETS + ti];
     const int64_t r = tr->lora.rank;
     const float *xd = x;
@@ -370,13 +387,14 @@ static void linear(slm_llama_train *tr, float *y, const float *x, const float *W
                 tr->lora.scale, u, (int)r, lo->b, (int)r, 1.0f, y, (int)OC);
     c->lo = lo, c->r = r, c->scale = tr->lora.scale, c->xd = xd, c->u = u;
     c->du = tr->du, c->dtmp = tr->dtmp;
+    if (tr->profile) tr->fwd_sec[K_LIN] += slm_time_sec() - t0;
 }
 
 static void rmsnorm(slm_llama_train *tr, float *out, const float *x, const float *wt,
                     float *din, bool din_zero, const float *dout) {
     const int64_t N = tr->N, C = tr->w->hp.n_embd;
     float *rstd = slm_arena_floats(&tr->tape.arena, N);
-    slm_rmsnorm_forward(out, rstd, x, wt, N, C, tr->w->hp.rms_eps);
+    TIMED(tr, K_NORM, slm_rmsnorm_forward(out, rstd, x, wt, N, C, tr->w->hp.rms_eps));
     rmsnorm_ctx *c = slm_tape_record(&tr->tape, "rmsnorm", rmsnorm_backward, sizeof *c);
     *c = (rmsnorm_ctx){.din = din, .din_zero = din_zero, .dw = grad_of(tr, wt), .dout = dout,
                        .inp = x, .w = wt, .rstd = rstd, .N = N, .C = C};
@@ -384,7 +402,7 @@ static void rmsnorm(slm_llama_train *tr, float *out, const float *x, const float
 
 static void rope(slm_llama_train *tr, float *x, float *dx, int64_t NHx) {
     const slm_llama_hparams *hp = &tr->w->hp;
-    slm_rope_forward(x, tr->pos, tr->N, NHx, hp->head_dim, hp->rope_base);
+    TIMED(tr, K_ROPE, slm_rope_forward(x, tr->pos, tr->N, NHx, hp->head_dim, hp->rope_base));
     rope_ctx *c = slm_tape_record(&tr->tape, "rope", rope_backward, sizeof *c);
     *c = (rope_ctx){.dx = dx, .pos = tr->pos, .N = tr->N, .NH = NHx, .hs = hp->head_dim,
                     .base = hp->rope_base};
@@ -399,10 +417,11 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
     slm_tape *tp = &tr->tape;
     slm_arena *ar = &tp->arena;
     slm_tape_reset(tp);
+    memset(tr->fwd_sec, 0, sizeof tr->fwd_sec);
     memcpy(tr->tokens, tokens, (size_t)N * sizeof(int32_t));
 
     float *x = slm_arena_floats(ar, N * C);
-    slm_embedding_forward(x, tr->tokens, w->token_embd, N, C);
+    TIMED(tr, K_EMB, slm_embedding_forward(x, tr->tokens, w->token_embd, N, C));
     if (!tr->p.lora) {
         embedding_ctx *c = slm_tape_record(tp, "embedding", embedding_backward, sizeof *c);
         *c = (embedding_ctx){.dtable = grad_of(tr, w->token_embd), .dout = tr->dres,
@@ -421,14 +440,14 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
         rope(tr, q, tr->dq, NH);
         rope(tr, k, tr->dk, NKV);
         float *att = slm_arena_floats(ar, N * Q), *lse = slm_arena_floats(ar, B * NH * T);
-        slm_attention_forward(att, lse, q, k, v, B, T, NH, NKV, hs);
+        TIMED(tr, K_ATT, slm_attention_forward(att, lse, q, k, v, B, T, NH, NKV, hs));
         attention_ctx *ac = slm_tape_record(tp, "attention", attention_backward, sizeof *ac);
         *ac = (attention_ctx){.dq = tr->dq, .dk = tr->dk, .dv = tr->dv, .dout = tr->datt,
                               .q = q, .k = k, .v = v, .out = att, .lse = lse, .B = B, .T = T,
                               .NH = NH, .NKV = NKV, .hs = hs};
         /* x2 = x + att @ Wo^T (the residual passes dres through unchanged) */
         float *x2 = slm_arena_floats(ar, N * C);
-        memcpy(x2, x, (size_t)(N * C) * sizeof(float));
+        TIMED(tr, K_COPY, memcpy(x2, x, (size_t)(N * C) * sizeof(float)));
         linear(tr, x2, att, L->wo, tr->datt, true, tr->dres, Q, C, 1.0f, l, 3, rng);
         float *xn2 = slm_arena_floats(ar, N * C);
         rmsnorm(tr, xn2, x2, L->ffn_norm, tr->dres, false, tr->dxn);
@@ -436,19 +455,19 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
         linear(tr, g, xn2, L->w_gate, tr->dxn, false, tr->dgate, C, F, 0.0f, l, 4, rng);
         linear(tr, u, xn2, L->w_up, tr->dxn, true, tr->dup, C, F, 0.0f, l, 5, rng);
         float *h = slm_arena_floats(ar, N * F);
-        slm_swiglu_forward(h, g, u, N, F);
+        TIMED(tr, K_SWI, slm_swiglu_forward(h, g, u, N, F));
         swiglu_ctx *sc = slm_tape_record(tp, "swiglu", swiglu_backward, sizeof *sc);
         *sc = (swiglu_ctx){.dgate = tr->dgate, .dup = tr->dup, .dout = tr->dh, .gate = g,
                            .up = u, .N = N, .F = F};
         float *x3 = slm_arena_floats(ar, N * C);
-        memcpy(x3, x2, (size_t)(N * C) * sizeof(float));
+        TIMED(tr, K_COPY, memcpy(x3, x2, (size_t)(N * C) * sizeof(float)));
         linear(tr, x3, h, L->w_down, tr->dh, true, tr->dres, F, C, 1.0f, l, 6, rng);
         x = x3;
     }
     /* final norm: its backward is the first writer of dres */
     float *xf = slm_arena_floats(ar, N * C);
     rmsnorm(tr, xf, x, w->output_norm, tr->dres, true, tr->dxn);
-    slm_matmul_forward(tr->logits, xf, w->output, N, C, V, 0.0f);
+    TIMED(tr, K_HEAD, slm_matmul_forward(tr->logits, xf, w->output, N, C, V, 0.0f));
     head_ctx *hc = slm_tape_record(tp, "head", head_backward, sizeof *hc);
     *hc = (head_ctx){.dlogits = &tr->dlogits, .dxf = tr->dxn, .dw = grad_of(tr, w->output),
                      .xf = xf, .w = w->output, .N = N, .C = C, .V = V};
@@ -459,4 +478,22 @@ void slm_llama_train_backward(slm_llama_train *tr, const float *dlogits) {
     tr->dlogits = dlogits;
     slm_tape_backward(&tr->tape);
     tr->dlogits = NULL;
+}
+
+void slm_llama_train_set_profile(slm_llama_train *tr, bool on) {
+    tr->profile = on;
+    tr->tape.profile = on;
+}
+
+void slm_llama_train_print_profile(const slm_llama_train *tr) {
+    double bwd[8] = {0};
+    const char *tape_names[8] = {"embedding", "rmsnorm", "linear", "rope",
+                                 "attention", "swiglu",  "head",   "-"};
+    for (int64_t i = 0; i < tr->tape.n; i++)
+        for (int k = 0; k < 7; k++)
+            if (strcmp(tr->tape.ops[i].name, tape_names[k]) == 0) bwd[k] += tr->tape.ops[i].seconds;
+    fprintf(stderr, "    profile (s, last step):");
+    for (int k = 0; k < 8; k++)
+        fprintf(stderr, " %s %.3f/%.3f", op_kinds[k], tr->fwd_sec[k], bwd[k]);
+    fprintf(stderr, "  (forward/backward)\n");
 }

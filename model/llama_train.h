@@ -71,5 +71,9 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
 void slm_llama_train_backward(slm_llama_train *tr, const float *dlogits);
 /* Bytes of the activation arena (for memory reports). */
 size_t slm_llama_train_arena_bytes(const slm_llama_train *tr);
+/* Profiling for benchmarks: when on, forward and backward time every op;
+ * print_profile writes the seconds per op kind of the last step to stderr. */
+void slm_llama_train_set_profile(slm_llama_train *tr, bool on);
+void slm_llama_train_print_profile(const slm_llama_train *tr);
 
 #endif

@@ -4,7 +4,7 @@
  * and deflate-compressed):
  *   /                attributes: format = "slm.checkpoint" (string),
  *                    format_version = 1, step, tokens_seen, adam_t, epoch,
- *                    cursor (int64), mode, base_fingerprint, config,
+ *                    cursor (int64), elapsed (float64, seconds), mode, base_fingerprint, config,
  *                    slm_version (strings), n_tensors (int64)
  *   /rng             uint64 [4]       xoshiro256** state (dropout stream)
  *   /params/<name>   float32 [ne1, ne0] or [ne0]  trainable tensor by GGUF name
@@ -33,6 +33,7 @@ typedef struct {
     int64_t step;
     int64_t tokens_seen;
     int64_t epoch, cursor; /* data cursor */
+    double elapsed;        /* training seconds before this checkpoint, over all resumes */
     slm_rng rng;
     char mode[16];
     char fingerprint[65];
@@ -65,6 +66,9 @@ slm_status slm_ckpt_save(const char *dir, int64_t keep, const slm_ckpt_state *s,
                          const slm_param_list *params, const slm_adamw *opt);
 /* Steps of the checkpoints in dir, newest first (caller frees *steps). */
 slm_status slm_ckpt_list(const char *dir, int64_t **steps, int64_t *n);
+/* Deletes "ckpt-<step>.h5.tmp.<pid>" files left by a killed writer; call
+ * only while holding the run directory's lock.  Returns how many. */
+int64_t slm_ckpt_remove_stale_tmp(const char *dir);
 /* Path of the checkpoint of step in dir (caller frees). */
 char *slm_ckpt_path(const char *dir, int64_t step);
 

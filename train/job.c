@@ -2,6 +2,7 @@
 #include "train/job.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -155,6 +156,26 @@ static slm_status check_ckpt(void *ctx, const slm_ckpt_state *s, const char *pat
     return st == SLM_OK ? SLM_OK : SLM_ERR_USAGE;
 }
 
+/* Input files named by the config must exist before anything is loaded. */
+static slm_status check_inputs(const slm_train_config *c) {
+    const struct {
+        const char *key, *path;
+    } in[] = {
+        {c->mode == SLM_MODE_PRETRAIN ? "model.vocab" : "model.base",
+         c->mode == SLM_MODE_PRETRAIN ? c->vocab : c->base},
+        {"data.train", c->train},
+        {"data.val", c->val},
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        if (!in[i].path[0]) continue;
+        if (access(in[i].path, R_OK) != 0) {
+            slm_log_error("config: %s = '%s': %s", in[i].key, in[i].path, strerror(errno));
+            return SLM_ERR_USAGE;
+        }
+    }
+    return SLM_OK;
+}
+
 slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *stop,
                              bool progress, slm_trainer_result *res) {
     int lock_fd = -1;
@@ -164,9 +185,14 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     slm_llama_train *tr = NULL;
     slm_token_data td = {0};
     char *cfg_text = NULL, fingerprint[65] = "";
-    slm_status st = make_dirs(c->dir);
+    slm_status st = check_inputs(c);
+    if (st == SLM_OK) st = make_dirs(c->dir);
     if (st == SLM_OK) st = lock_dir(c->dir, &lock_fd);
     if (st != SLM_OK) goto done;
+    int64_t n_stale = slm_ckpt_remove_stale_tmp(c->dir);
+    if (n_stale > 0)
+        slm_log_info("removed %lld unfinished checkpoint file(s) of a killed run in %s",
+                     (long long)n_stale, c->dir);
     if (c->threads > 0) omp_set_num_threads((int)c->threads);
 
     slm_rng init_rng;
@@ -260,11 +286,18 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     p.progress = progress;
     p.stop = stop;
     st = slm_trainer_run(&p, &model, &data, slm_loss_cross_entropy, NULL, res);
-    if (st == SLM_OK)
-        slm_log_info("done: step %lld, loss %.4f, val_loss %.4f, %lld tokens; checkpoints in %s "
-                     "(slm export --ckpt %s --out model.gguf)",
-                     (long long)res->step, res->loss, res->val_loss, (long long)res->tokens_seen,
-                     c->dir, c->dir);
+    if (st == SLM_OK) {
+        char val[32] = "n/a";
+        if (isfinite(res->val_loss)) snprintf(val, sizeof val, "%.4f", res->val_loss);
+        if (res->step == res->start_step)
+            slm_log_info("nothing to do: %s already holds step %lld of %lld (raise train.steps "
+                         "to continue)", c->dir, (long long)res->step, (long long)c->steps);
+        else
+            slm_log_info("done: step %lld, loss %.4f, val_loss %s, %lld tokens; checkpoints in "
+                         "%s (slm export --ckpt %s --out model.gguf)",
+                         (long long)res->step, res->loss, val, (long long)res->tokens_seen,
+                         c->dir, c->dir);
+    }
 done:
     free(cfg_text);
     slm_token_data_free(&td);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GGUF mutation corpus (tests/unit/test_gguf_mutate.c) and the round-trip
-# tests under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails).
+# The GGUF mutation corpus (tests/unit/test_gguf_mutate.c), the round-trip
+# tests and the kept libFuzzer corpus (tests/fuzz/corpus/gguf) under
+# AddressSanitizer + UndefinedBehaviorSanitizer (any report fails).
 # Only the GGUF sources are compiled (into $BUILD/asan-gguf/), so the test
 # stays fast however large the rest of the library grows.
 set -euo pipefail
@@ -29,4 +30,11 @@ for t in test_gguf_mutate test_gguf_roundtrip; do
     fi
     echo "$log" | grep -E "mutations:|PASSED|FAILED" || true
 done
-echo "ok: GGUF mutation corpus and round trips clean under ASan+UBSan"
+# the kept fuzzing corpus through the libFuzzer harness, also under ASan+UBSan
+fz="$out/fuzz_gguf_replay"
+if [ ! -x "$fz" ] || [ -n "$(find "${srcs[@]}" core/*.h tests/fuzz/fuzz_gguf.c tests/fuzz/replay.c -newer "$fz" 2>/dev/null)" ]; then
+    "$CC" "${flags[@]}" -o "$fz" tests/fuzz/fuzz_gguf.c tests/fuzz/replay.c "${srcs[@]}" -lm
+fi
+log=$("$fz" tests/fuzz/corpus/gguf 2>&1) || { echo "$log" | tail -40; echo "FAIL: corpus replay under sanitizers"; exit 1; }
+echo "== fuzz corpus replay (ASan+UBSan): $(echo "$log" | tail -1)"
+echo "ok: GGUF mutation corpus, round trips and fuzz corpus clean under ASan+UBSan"

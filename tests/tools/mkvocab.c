@@ -55,6 +55,8 @@ int main(int argc, char **argv) {
     if (st == SLM_OK) st = slm_gguf_set_u32(w, "tokenizer.ggml.eos_token_id", 2);
     if (st == SLM_OK) st = slm_gguf_set_bool(w, "tokenizer.ggml.add_bos_token", true);
     if (st == SLM_OK) st = slm_gguf_set_bool(w, "tokenizer.ggml.add_eos_token", false);
+    /* no leading "▁": a prompt tokenizes like the same text inside the corpus */
+    if (st == SLM_OK) st = slm_gguf_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     if (st == SLM_OK) st = slm_gguf_writer_write(w, argv[1]);
     slm_gguf_writer_free(w);
     return st == SLM_OK ? 0 : 1;

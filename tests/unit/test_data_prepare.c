@@ -45,7 +45,7 @@ static int32_t fake_find(const void *ctx, const char *piece) {
     (void)piece;
     return -1;
 }
-static const slm_encoder ENC = {NULL, fake_encode, fake_find, 1, 2, false, 356, NULL, NULL};
+static const slm_encoder ENC = {NULL, fake_encode, fake_find, 1, 2, false, 356, false, NULL, NULL};
 
 static void put(const char *name, const char *data) {
     char p[256];
@@ -201,7 +201,7 @@ static void test_bad_records(void **state) {
     char *rej;
     size_t n;
     char rp[256];
-    snprintf(rp, sizeof rp, "%s.rejects.jsonl", p.out);
+    snprintf(rp, sizeof rp, "%s.rejects", p.out);
     assert_int_equal(slm_read_file(rp, &rej, &n), SLM_OK);
     assert_string_equal(rej, "{\"text\": 7}\n{\"messages\": [{\"role\": \"bot\", \"content\": "
                              "\"x\"}]}\n{\"text\": \"a very long record\"}\n");

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dlfcn.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,14 @@ static struct {
     void (*set_arr_data)(struct gguf_context *, const char *, int, const void *, size_t);
     void (*set_arr_str)(struct gguf_context *, const char *, const char **, size_t);
     bool (*write_to_file)(const struct gguf_context *, const char *, bool);
+    /* ggml's row converters (ggml-quants.h, ggml.h) */
+    void (*quantize_q8_0)(const float *, void *, int64_t);
+    void (*dequantize_q8_0)(const void *, float *, int64_t);
+    void (*fp16_to_fp32_row)(const uint16_t *, float *, int64_t);
+    void (*bf16_to_fp32_row)(const uint16_t *, float *, int64_t);
+    int64_t (*blck_size)(int);
+    size_t (*type_size)(int);
+    const char *(*type_name)(int);
 } gg;
 
 static void *lib;
@@ -109,6 +118,13 @@ static int load_ggml(void) {
     SYM(set_arr_data, "gguf_set_arr_data");
     SYM(set_arr_str, "gguf_set_arr_str");
     SYM(write_to_file, "gguf_write_to_file");
+    SYM(quantize_q8_0, "quantize_row_q8_0_ref");
+    SYM(dequantize_q8_0, "dequantize_row_q8_0");
+    SYM(fp16_to_fp32_row, "ggml_fp16_to_fp32_row");
+    SYM(bf16_to_fp32_row, "ggml_bf16_to_fp32_row");
+    SYM(blck_size, "ggml_blck_size");
+    SYM(type_size, "ggml_type_size");
+    SYM(type_name, "ggml_type_name");
 #undef SYM
     return 0;
 }
@@ -287,12 +303,111 @@ static void test_slm_reads_ggml(void **state) {
     slm_gguf *g;
     assert_int_equal(slm_gguf_open(tmp("ggml.gguf"), &g), SLM_OK);
     compare_kv(g, c);
+    /* no tensors: both report the end of the header as the data offset */
+    struct gguf_context *c2 = gg.init_from_file(tmp("ggml.gguf"), (struct gguf_init_params){true, NULL});
+    assert_non_null(c2);
+    compare_kv(g, c2);
+    compare_tensors(g, c2);
+    gg.free(c2);
     assert_int_equal(slm_gguf_n_tensors(g), 0);
     uint32_t u = 0;
     assert_int_equal(slm_gguf_get_u32(g, "llama.context_length", true, &u), SLM_OK);
     assert_int_equal(u, 2048);
     slm_gguf_close(g);
     gg.free(c);
+}
+
+/* slm_gguf_tensor_to_f32 is bit-identical to ggml's row converters for F16,
+ * BF16 and Q8_0 (Q8_0 blocks made by ggml's quantize_row_q8_0_ref). */
+static void test_to_f32_matches_ggml(void **state) {
+    (void)state;
+    enum { N = 4096 };
+    float *x = malloc(N * sizeof *x), *mine = malloc(N * sizeof *mine), *ref = malloc(N * sizeof *ref);
+    uint16_t *h = malloc(N * 2), *bf = malloc(N * 2);
+    uint8_t *q = malloc(N / 32 * 34);
+    slm_rng r;
+    slm_rng_seed(&r, 7);
+    for (int i = 0; i < N; i++) {
+        x[i] = slm_rng_normal(&r) * (i % 97 == 0 ? 100.0f : 0.5f);
+        do h[i] = (uint16_t)slm_rng_u64(&r); while ((h[i] & 0x7c00) == 0x7c00);   /* finite halves */
+        do bf[i] = (uint16_t)slm_rng_u64(&r); while ((bf[i] & 0x7f80) == 0x7f80); /* finite bf16 */
+    }
+    gg.quantize_q8_0(x, q, N);
+    int64_t ne[2] = {256, N / 256};
+    slm_gguf_writer *w = slm_gguf_writer_new();
+    assert_int_equal(slm_gguf_add_tensor(w, "f32", SLM_TYPE_F32, 2, ne, x), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "f16", SLM_TYPE_F16, 2, ne, h), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "bf16", SLM_TYPE_BF16, 2, ne, bf), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "q8_0", SLM_TYPE_Q8_0, 2, ne, q), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "q4_0", SLM_TYPE_Q4_0, 1, ne, q), SLM_OK);
+    assert_int_equal(slm_gguf_writer_write(w, tmp("conv.gguf")), SLM_OK);
+    slm_gguf_writer_free(w);
+    slm_gguf *g;
+    assert_int_equal(slm_gguf_open(tmp("conv.gguf"), &g), SLM_OK);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "f32"), mine), SLM_OK);
+    assert_memory_equal(mine, x, N * sizeof *x);
+    gg.fp16_to_fp32_row(h, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "f16"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    gg.bf16_to_fp32_row(bf, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "bf16"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    gg.dequantize_q8_0(q, ref, N);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "q8_0"), mine), SLM_OK);
+    assert_memory_equal(mine, ref, N * sizeof *ref);
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "q4_0"), mine), SLM_ERR_FORMAT);
+    slm_gguf_close(g);
+    free(x), free(mine), free(ref), free(h), free(bf), free(q);
+}
+
+/* slm's type table equals ggml's for every type ggml defines (block size,
+ * block bytes, name); ids ggml removed have size 0 in both. */
+static void test_type_table_matches_ggml(void **state) {
+    (void)state;
+    int known = 0;
+    for (int t = 0; t < SLM_TYPE_COUNT; t++) {
+        size_t gbytes = gg.type_size(t);
+        if (gbytes == 0) { /* removed id (Q4_2, Q4_3, Q4_0_4_4, ...) */
+            assert_int_equal(slm_type_block_size((slm_type)t), 0);
+            continue;
+        }
+        known++;
+        assert_int_equal(slm_type_block_size((slm_type)t), gg.blck_size(t));
+        assert_int_equal(slm_type_block_bytes((slm_type)t), gbytes);
+        const char *name = slm_type_name((slm_type)t);
+        assert_non_null(name);
+        char upper[32];
+        snprintf(upper, sizeof upper, "%s", gg.type_name(t));
+        for (char *p = upper; *p; p++)
+            if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+        assert_string_equal(name, upper);
+    }
+    assert_true(known >= 30);
+}
+
+/* llama.cpp's own vocab GGUFs: slm and ggml see the same keys and values. */
+static void test_vocab_files_agree(void **state) {
+    (void)state;
+    const char *shared = getenv("SLM_SHARED");
+    if (!shared || !*shared) {
+        printf("skip: SLM_SHARED not set (no vocabulary GGUFs)\n");
+        skip();
+    }
+    char pat[1024];
+    snprintf(pat, sizeof pat, "%s/vocab/*.gguf", shared);
+    glob_t gl;
+    assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+    for (size_t f = 0; f < gl.gl_pathc; f++) {
+        slm_gguf *g;
+        assert_int_equal(slm_gguf_open(gl.gl_pathv[f], &g), SLM_OK);
+        struct gguf_context *c = gg.init_from_file(gl.gl_pathv[f], (struct gguf_init_params){true, NULL});
+        assert_non_null(c);
+        compare_kv(g, c);
+        compare_tensors(g, c);
+        gg.free(c);
+        slm_gguf_close(g);
+    }
+    globfree(&gl);
 }
 
 int main(void) {
@@ -308,6 +423,9 @@ int main(void) {
         cmocka_unit_test(test_ggml_reads_slm_align32),
         cmocka_unit_test(test_ggml_reads_slm_align128),
         cmocka_unit_test(test_slm_reads_ggml),
+        cmocka_unit_test(test_vocab_files_agree),
+        cmocka_unit_test(test_to_f32_matches_ggml),
+        cmocka_unit_test(test_type_table_matches_ggml),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -181,8 +181,13 @@ static void try_open(const uint8_t *buf, size_t len, int expect, const char *wha
     fflush(stderr);
     assert_true(dup2(log_fd, 2) >= 0);
     slm_status st = slm_gguf_open(path, &g);
+    /* the in-memory entry point reaches the same verdict */
+    slm_gguf *gm = NULL;
+    slm_status stm = slm_gguf_open_memory(buf, len, path, &gm);
+    slm_gguf_close(gm);
     fflush(stderr);
     assert_true(dup2(saved_stderr, 2) >= 0);
+    assert_int_equal(stm, st);
     if (st == SLM_OK) {
         n_ok++;
         volatile uint64_t sink = walk_handle(g);

@@ -365,6 +365,65 @@ static void test_writer_refusals(void **state) {
     slm_gguf_writer_free(w);
 }
 
+/* Empty tensors (a zero dimension), shape overflow refusals, f32 conversion,
+ * the in-memory entry point, and open failures that are not format errors. */
+static void test_edges(void **state) {
+    (void)state;
+    float x[4] = {1.0f, -2.0f, 0.5f, 3.0f};
+    uint16_t h[4] = {0x3c00, 0xc000, 0x3800, 0x4200};             /* 1, -2, 0.5, 3 as halves */
+    uint16_t bf[4] = {0x3f80, 0xc000, 0x3f00, 0x4040};            /* the same as bfloat16 */
+    uint8_t q8[34] = {0x00, 0x38};                                /* d = 0.5 (f16 0x3800) */
+    for (int j = 0; j < 32; j++) q8[2 + j] = (uint8_t)(int8_t)(j - 16);
+    int64_t ne4[1] = {4}, ne_empty[3] = {32, 0, 5}, ne_q[1] = {32};
+    int64_t ne_over[4] = {INT64_C(1) << 40, INT64_C(1) << 40, 1, 1};
+    slm_gguf_writer *w = slm_gguf_writer_new();
+    assert_int_equal(slm_gguf_add_tensor(w, "f32", SLM_TYPE_F32, 1, ne4, x), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "f16", SLM_TYPE_F16, 1, ne4, h), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "bf16", SLM_TYPE_BF16, 1, ne4, bf), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "q8", SLM_TYPE_Q8_0, 1, ne_q, q8), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "empty", SLM_TYPE_Q8_0, 3, ne_empty, NULL), SLM_OK);
+    assert_int_equal(slm_gguf_add_tensor(w, "over", SLM_TYPE_F32, 2, ne_over, x), SLM_ERR_USAGE);
+    assert_int_equal(slm_gguf_writer_write(w, tmp("e.gguf")), SLM_OK);
+    slm_gguf_writer_free(w);
+
+    slm_gguf *g;
+    assert_int_equal(slm_gguf_open(tmp("e.gguf"), &g), SLM_OK);
+    const slm_gguf_tensor *t = slm_gguf_find_tensor(g, "empty");
+    assert_int_equal(t->n_elements, 0);
+    assert_int_equal(t->n_bytes, 0);
+    assert_int_equal(t->ne[1], 0);
+    float out[32];
+    static const char *names[3] = {"f32", "f16", "bf16"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, names[k]), out), SLM_OK);
+        assert_memory_equal(out, x, sizeof x);
+    }
+    assert_int_equal(slm_gguf_tensor_to_f32(g, slm_gguf_find_tensor(g, "q8"), out), SLM_OK);
+    for (int j = 0; j < 32; j++) assert_true(out[j] == 0.5f * (float)(j - 16));
+
+    /* the same bytes through slm_gguf_open_memory */
+    FILE *f = fopen(tmp("e.gguf"), "rb");
+    static uint8_t buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, slm_gguf_file_size(g));
+    slm_gguf *m;
+    assert_int_equal(slm_gguf_open_memory(buf, n, "mem.gguf", &m), SLM_OK);
+    assert_string_equal(slm_gguf_path(m), "mem.gguf");
+    assert_int_equal(slm_gguf_n_tensors(m), 5);
+    assert_memory_equal(slm_gguf_find_tensor(m, "q8")->data, q8, 34);
+    slm_gguf_close(m);
+    assert_int_equal(slm_gguf_open_memory(buf, 23, "short.gguf", &m), SLM_ERR_FORMAT);
+    assert_null(m);
+    slm_gguf_close(g);
+
+    /* not format errors: a missing file is a usage error, a directory is not a GGUF */
+    assert_int_equal(slm_gguf_open(tmp("missing.gguf"), &g), SLM_ERR_USAGE);
+    assert_null(g);
+    assert_int_equal(slm_gguf_open(tmpdir, &g), SLM_ERR_FORMAT);
+    assert_null(g);
+}
+
 static void test_type_table(void **state) {
     (void)state;
     /* ggml-common.h block sizes (sizeof block_*), QK_K = 256 */
@@ -395,7 +454,8 @@ static void test_type_table(void **state) {
     assert_int_equal(t, SLM_TYPE_Q4_K);
     assert_false(slm_type_from_name("Q4", &t));
     assert_int_equal(slm_type_block_size((slm_type)4), 0);
-    assert_null(slm_type_name((slm_type)39));
+    assert_null(slm_type_name((slm_type)38)); /* removed from ggml */
+    assert_string_equal(slm_type_name((slm_type)20), "IQ4_NL");
     assert_int_equal(slm_type_row_bytes(SLM_TYPE_Q8_0, 33), 0);
 }
 
@@ -407,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_tensors_align32),
         cmocka_unit_test(test_tensors_custom_alignment),
         cmocka_unit_test(test_writer_refusals),
+        cmocka_unit_test(test_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,6 +109,17 @@ static void test_rope(void **state) {
     slm_rope_forward(a, pos, N, NH, hs, 10000.0f);
     slm_rope_forward_ref(b, pos, N, NH, hs, 10000.0f);
     check("rope", a, b, N * NH * hs);
+    /* the table path is the same computation */
+    float *c = slm_alloc((size_t)(N * NH * hs) * sizeof(float)), *cs = slm_alloc(N * hs / 2 * 4),
+          *sn = slm_alloc(N * hs / 2 * 4);
+    memcpy(c, a, (size_t)(N * NH * hs) * sizeof(float));
+    slm_rope_forward_ref(b, pos, N, NH, hs, 10000.0f);
+    slm_rope_forward(a, pos, N, NH, hs, 10000.0f);
+    slm_rope_table(cs, sn, pos, N, hs, 10000.0f);
+    slm_rope_forward_table(c, cs, sn, N, NH, hs);
+    assert_memory_equal(a, c, (size_t)(N * NH * hs) * sizeof(float));
+    check("rope twice", a, b, N * NH * hs);
+    slm_free(c), slm_free(cs), slm_free(sn);
     /* pair 0 at pos 1 rotates by exactly 1 radian; position 0 is the identity */
     float v[4] = {1, 0, 2, 5};
     int32_t p1 = 1;
@@ -141,6 +152,7 @@ static void test_attention(void **state) {
     attn_case(&r, 2, 17, 4, 2, 6);  /* GQA 2:1, odd T */
     attn_case(&r, 1, 33, 6, 1, 8);  /* multi-query */
     attn_case(&r, 3, 64, 6, 6, 48); /* MHA, hs of the 15M model */
+    attn_case(&r, 2, 130, 4, 2, 16); /* three 64-row tiles of the sgemm path */
     /* T = 1: softmax over one key is 1, so out = v and lse = q.k / sqrt(hs) */
     float q[2] = {1, 2}, k[2] = {3, 4}, v[2] = {5, 6}, o[2], l;
     slm_attention_forward(o, &l, q, k, v, 1, 1, 1, 1, 2);

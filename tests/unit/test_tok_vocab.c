@@ -130,6 +130,49 @@ static void test_all_vocab_cases(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Long texts are cut into chunks by slm_tokenizer_encode_mt: the result must
+ * not change.  The multilingual test text repeated to ~320 KB (blank lines,
+ * CRLF, tabs, CJK runs at chunk borders). */
+static void test_mt_long_text(void **state) {
+    (void)state;
+    char *one, *big;
+    size_t len;
+    assert_int_equal(slm_read_file("tests/data/tok_multilingual.txt", &one, &len), SLM_OK);
+    const int reps = 15;
+    big = malloc(len * reps);
+    assert_non_null(big);
+    for (int r = 0; r < reps; r++) memcpy(big + r * len, one, len);
+    const char *names[] = {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf"};
+    for (int v = 0; v < 2; v++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", g_vocab_dir, names[v]);
+        slm_gguf *g;
+        slm_tokenizer *t;
+        assert_int_equal(slm_gguf_open(path, &g), SLM_OK);
+        assert_int_equal(slm_tokenizer_from_gguf(g, &t), SLM_OK);
+        int32_t *a, *b;
+        size_t na, nb;
+        assert_int_equal(slm_tokenizer_encode(t, big, len * reps, true, false, &a, &na), SLM_OK);
+        for (int th = 1; th <= 3; th++) {
+            assert_int_equal(slm_tokenizer_encode_mt(t, big, len * reps, true, false, th, &b, &nb), SLM_OK);
+            assert_int_equal(nb, na);
+            assert_memory_equal(a, b, na * sizeof *a);
+            free(b);
+        }
+        char *dec;
+        size_t dl;
+        assert_int_equal(slm_tokenizer_decode(t, a, na, false, &dec, &dl), SLM_OK);
+        assert_int_equal(dl, len * reps);
+        assert_memory_equal(dec, big, dl);
+        free(dec);
+        free(a);
+        slm_tokenizer_free(t);
+        slm_gguf_close(g);
+    }
+    free(big);
+    free(one);
+}
+
 int main(void) {
     const char *shared = getenv("SLM_SHARED");
     if (!shared || !*shared) {
@@ -139,6 +182,6 @@ int main(void) {
     static char dir[4096];
     snprintf(dir, sizeof dir, "%s/vocab", shared);
     g_vocab_dir = dir;
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_all_vocab_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_all_vocab_cases), cmocka_unit_test(test_mt_long_text)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
