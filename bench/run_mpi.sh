@@ -12,6 +12,12 @@ command -v mpicc >/dev/null && command -v mpirun >/dev/null ||
 BIN=$BUILD_MPI/bench/bench_mpi
 make -s MPI=1 BUILD="$BUILD_MPI" "$BIN" >/dev/null || { echo "cannot build $BIN"; exit 1; }
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+echo "Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}'), 2 ranks x 1 OpenMP thread, --oversubscribe."
+echo "Caveats: on a small shared machine the compute times and the shared-memory bandwidth"
+echo "below are disturbed; the 10 Gb/s projection uses the link model of bench/bench_mpi.c"
+echo "(docs/mpi.md).  t_compute is this machine's 1-thread speed: a many-core node computes"
+echo "a micro-batch faster, so the same bytes are a larger share of its step (read the"
+echo "tokens/rank/step columns accordingly)."
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in lora full; do
     mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS \
