@@ -335,7 +335,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     }
     if (n_ranks > 1 && comm.calls > 0)
         slm_log_info("mpi: %d ranks; gradient all-reduce %.1f ms/step (%.1f ms in MPI), "
-                     "%.2f MB sent per rank per step in %lld buckets of <= %.1f MB",
+                     "%.3g MB sent per rank per step in %lld buckets of <= %.3g MB",
                      n_ranks, 1e3 * comm.seconds / (double)comm.calls,
                      1e3 * comm.comm_seconds / (double)comm.calls,
                      (double)comm.bytes / (double)comm.calls / 1e6,
