@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "train/dist.h"
 #include "distill/distill_job.h"
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -64,8 +65,14 @@ int slm_cmd_distill(int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         slm_trainer_result res;
-        st = slm_distill_job_run(&c, &stop_requested, !quiet, &res);
-        if (!st)
+        /* mpirun -np N: N data-parallel ranks (docs/mpi.md) */
+        st = slm_dist_init();
+        if (!st) st = slm_distill_job_run(&c, &stop_requested, !quiet, &res);
+        if (st && st != SLM_ERR_INTERRUPTED && slm_dist_size() > 1)
+            slm_dist_abort(slm_status_exit_code(st));
+        const bool writer = slm_dist_rank() == 0;
+        slm_dist_finalize();
+        if (!st && writer)
             printf("distill: %lld steps, loss %.4f, val CE %.4f, student %s/student.gguf\n",
                    (long long)res.step, res.loss, res.val_loss, c.train.dir);
     }

@@ -10,6 +10,7 @@
 #include "distill/kld_llamacpp.h"
 #include "distill/teacher.h"
 #include "train/ckpt.h" /* slm_file_sha256 */
+#include "train/dist.h"
 
 int slm_cmd_dump_logits(int argc, char **argv) {
     slm_dump_logits_params p = slm_dump_logits_default_params();
@@ -116,8 +117,13 @@ int slm_cmd_dump_logits(int argc, char **argv) {
     p.seed = (uint64_t)seed;
     int64_t ntok = 0;
     double sec = 0;
-    slm_status st = slm_dump_logits_run(&p, &ntok, &sec);
-    if (st == SLM_OK)
+    /* mpirun -np N: sequences sharded across ranks, rank 0 writes (docs/mpi.md) */
+    slm_status st = slm_dist_init();
+    if (st == SLM_OK) st = slm_dump_logits_run(&p, &ntok, &sec);
+    if (st != SLM_OK && slm_dist_size() > 1) slm_dist_abort(slm_status_exit_code(st));
+    const bool writer = slm_dist_rank() == 0;
+    slm_dist_finalize();
+    if (st == SLM_OK && writer)
         printf("dump-logits: wrote %s (%lld tokens in %.1f s, %.0f tokens/s)\n", out,
                (long long)ntok, sec, sec > 0 ? (double)ntok / sec : 0.0);
     return slm_status_exit_code(st);

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "train/config.h"
+#include "train/dist.h"
 #include "train/job.h"
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -71,7 +72,13 @@ int slm_cmd_train(int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         slm_trainer_result res;
-        st = slm_train_job_run(&c, &stop_requested, !quiet, &res);
+        /* mpirun -np N: N data-parallel ranks (docs/mpi.md) */
+        st = slm_dist_init();
+        if (st == SLM_OK) st = slm_train_job_run(&c, &stop_requested, !quiet, &res);
+        /* a rank that fails alone would leave the others waiting: end them all */
+        if (st != SLM_OK && st != SLM_ERR_INTERRUPTED && slm_dist_size() > 1)
+            slm_dist_abort(slm_status_exit_code(st));
+        slm_dist_finalize();
     }
     slm_train_config_free(&c);
     slm_strlist_free(&sets);

@@ -5,6 +5,7 @@
  * distilled student and one trained on labels compare on the same number.
  * At the end the student is written as <output.dir>/student.gguf. */
 #include "distill/distill_job.h"
+#include "train/dist.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -229,7 +230,9 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     memset(&x, 0, sizeof x);
     char *cfg_text = NULL, fingerprint[65] = "", tok_fp[65] = "";
     slm_status st = make_dirs(c->dir);
-    if (!st) st = lock_dir(c->dir, &lock_fd);
+    /* MPI (docs/mpi.md): rank 0 alone owns the run directory */
+    const bool writer = slm_dist_rank() == 0;
+    if (!st && writer) st = lock_dir(c->dir, &lock_fd);
     if (!st && c->threads > 0) omp_set_num_threads((int)c->threads);
     if (!st) st = slm_dump_open(dc->dump, &x.dump);
     if (st) goto done;
@@ -351,7 +354,7 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
         st = SLM_ERR_NOMEM;
         goto done;
     }
-    {
+    if (writer) {
         char path[4096];
         snprintf(path, sizeof path, "%s/config.ini", c->dir);
         slm_outfile of;
@@ -408,7 +411,7 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     p.stop = stop;
     st = slm_trainer_run(&p, &model, &data, kd_loss_cb, &x, res);
     if (x.err) st = x.err;
-    if (!st) {
+    if (!st && writer) {
         /* the student as a GGUF (LoRA: merged into its base) */
         if (tp.lora) st = slm_lora_merge(&w, params, slm_lora_scale(tp.lora_alpha, tp.lora_rank, tp.lora_rslora));
         char path[4096];

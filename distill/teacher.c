@@ -1,6 +1,8 @@
 /* distill/teacher.c — `slm dump-logits`: teacher forward over dataset
  * windows, top-k / sampled selection per position, resumable dump writing. */
 #include "distill/teacher.h"
+#include "distill/dump_dist.h"
+#include "train/dist.h"
 
 #include <errno.h>
 #include <math.h>
@@ -224,7 +226,10 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
         }
     }
     const int64_t B = p->batch > 0 ? p->batch : 1;
-    if (!st) st = slm_dump_writer_open(p->out, &in, p->resume, &w);
+    /* MPI (docs/mpi.md): rank 0 alone writes; each step of the loop below
+     * covers n_ranks * B sequences, rank r computing the r-th block of B */
+    const int rank = slm_dist_rank(), n_ranks = slm_dist_size();
+    if (!st && rank == 0) st = slm_dump_writer_open(p->out, &in, p->resume, &w);
     if (!st) {
         slm_llama_infer_params ip = slm_llama_infer_default_params();
         ip.B = B;
@@ -240,6 +245,11 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
         if (!win || !wmask) st = SLM_ERR_NOMEM;
     }
     int64_t s = w ? slm_dump_writer_done(w) : 0;
+    if (!st && n_ranks > 1) { /* rank 0's resume point */
+        double sd = (double)s;
+        st = slm_dist_sum_f64(&sd, 1);
+        s = (int64_t)sd;
+    }
     if (!st && s > S) {
         slm_log_error("%s.partial holds %lld sequences but this run asks for %lld", p->out,
                       (long long)s, (long long)S);
@@ -252,7 +262,9 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
     double last_log = slm_time_sec();
     t0 = last_log; /* throughput counts the forward + selection + writing only */
     while (!st && s < S) {
-        int64_t n = S - s < B ? S - s : B;
+        const int64_t s_all = s; /* first sequence of this round */
+        s += (int64_t)rank * B;  /* this rank's block */
+        int64_t n = S - s < B ? (S - s > 0 ? S - s : 0) : B;
         for (int64_t r = 0; r < n && !st; r++) {
             st = slm_dataset_read(ds, (s + r) * T, T + 1, win + r * T, wmask);
             if (st) break;
@@ -263,7 +275,8 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
         if (st) break;
         /* a partial last batch pads with copies of its first sequence */
         for (int64_t r = n; r < B; r++) memcpy(b.tokens + r * T, b.tokens, (size_t)T * sizeof(int32_t));
-        const float *logits = slm_llama_infer_forward(inf, b.tokens, T, SLM_LOGITS_ALL); /* (B, T, V) */
+        const float *logits = n > 0 ? slm_llama_infer_forward(inf, b.tokens, T, SLM_LOGITS_ALL)
+                                    : NULL; /* (B, T, V) */
 #pragma omp parallel for schedule(dynamic, 8)
         for (int64_t i = 0; i < n * T; i++) {
             const float *z = logits + i * V;
@@ -277,10 +290,9 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
                                     b.counts + i * K);
             }
         }
-        b.n = n;
-        st = slm_dump_writer_append(w, &b);
-        b.n = B;
-        s += n;
+        st = slm_dump_gather_append(w, &b, n, T, K); /* rank 0 appends in rank order */
+        n = S - s_all < n_ranks * B ? S - s_all : n_ranks * B;
+        s = s_all + n;
         ntok += n * T;
         double now = slm_time_sec();
         if (now - last_log > 10 || s == S) {

@@ -10,6 +10,8 @@ APT_PKGS=(build-essential pkg-config libopenblas-openmp-dev libhdf5-dev zlib1g-d
           python3-numpy chromium)
 # make fuzz only: clang with libFuzzer and the sanitizer runtimes.
 [ "${SLM_DEPS_FUZZ:-0}" = 1 ] && APT_PKGS+=(clang libclang-rt-14-dev)
+# make MPI=1 and tests/e2e/test_mpi_*.sh only (they skip without it); SLM_DEPS_MPI=0 leaves it out.
+[ "${SLM_DEPS_MPI:-1}" = 1 ] && APT_PKGS+=(libopenmpi-dev openmpi-bin)
 # Node.js: the machine's own if present (it may not come from Debian), else Debian's.
 command -v node >/dev/null 2>&1 || APT_PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(npm)

@@ -15,6 +15,7 @@
 #include "core/fileio.h"
 #include "data/tokenizer.h"
 #include "model/llama_train.h"
+#include "train/dist.h"
 #include "train/setup.h"
 
 /* mkdir -p */
@@ -187,9 +188,11 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     char *cfg_text = NULL, fingerprint[65] = "";
     slm_status st = check_inputs(c);
     if (st == SLM_OK) st = make_dirs(c->dir);
-    if (st == SLM_OK) st = lock_dir(c->dir, &lock_fd);
+    /* with MPI only rank 0 owns the run directory (lock, config, checkpoints) */
+    const bool writer = slm_dist_rank() == 0;
+    if (st == SLM_OK && writer) st = lock_dir(c->dir, &lock_fd);
     if (st != SLM_OK) goto done;
-    int64_t n_stale = slm_ckpt_remove_stale_tmp(c->dir);
+    int64_t n_stale = writer ? slm_ckpt_remove_stale_tmp(c->dir) : 0;
     if (n_stale > 0)
         slm_log_info("removed %lld unfinished checkpoint file(s) of a killed run in %s",
                      (long long)n_stale, c->dir);
@@ -234,7 +237,7 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
         st = SLM_ERR_NOMEM;
         goto done;
     }
-    {
+    if (writer) {
         char path[4096];
         snprintf(path, sizeof path, "%s/config.ini", c->dir);
         slm_outfile of;
@@ -247,10 +250,11 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     int64_t n_train = 0;
     for (int64_t i = 0; i < params->n; i++) n_train += params->v[i].n;
     slm_log_info("slm %s train: mode %s, %lld trainable parameters in %lld tensors, "
-                 "%lld threads, seed %lld\n--- resolved config ---\n%s-----------------------",
+                 "%lld threads x %d rank(s), seed %lld\n--- resolved config ---\n%s"
+                 "-----------------------",
                  SLM_VERSION, slm_train_mode_name((slm_train_mode)c->mode), (long long)n_train,
-                 (long long)params->n, (long long)omp_get_max_threads(), (long long)c->seed,
-                 cfg_text);
+                 (long long)params->n, (long long)omp_get_max_threads(), slm_dist_size(),
+                 (long long)c->seed, cfg_text);
 
     graph gr = {tr, tp.lora && tp.lora_dropout > 0};
     slm_train_model model = {.ctx = &gr, .n_vocab = w.hp.n_vocab, .params = g_params,

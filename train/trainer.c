@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "train/dist.h"
 
 slm_trainer_params slm_trainer_default_params(void) {
     slm_trainer_params p = {
@@ -83,7 +84,8 @@ static double evaluate(const slm_trainer_params *p, slm_train_model *m, slm_trai
     double sum = 0;
     int64_t count = 0;
     *st = SLM_OK;
-    for (int64_t k = 0; k < p->eval_batches; k++) {
+    /* with MPI, rank r evaluates the batches k = r mod N; sums in rank order */
+    for (int64_t k = slm_dist_rank(); k < p->eval_batches; k += slm_dist_size()) {
         for (int64_t i = 0; i < p->B; i++) bb->seq_ids[i] = (k * p->B + i) % d->n_val;
         if ((*st = fill_batch(bb, d, true)) != SLM_OK) return NAN;
         float *logits = m->forward(m->ctx, bb->tokens, NULL);
@@ -92,6 +94,10 @@ static double evaluate(const slm_trainer_params *p, slm_train_model *m, slm_trai
         sum += l * (double)n;
         count += n;
     }
+    double sc[2] = {sum, (double)count};
+    if ((*st = slm_dist_sum_f64(sc, 2)) != SLM_OK) return NAN;
+    sum = sc[0];
+    count = (int64_t)sc[1];
     if (!count)
         slm_log_warn("validation: the %lld sequences evaluated hold no position with loss_mask 1; "
                      "raise train.eval_batches or change data.seq_len",
@@ -184,6 +190,11 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     int64_t *perm = NULL;
     FILE *mf = NULL;
     char *mpath = NULL;
+    /* data parallel (train/dist.h): N ranks each run accum of the N * accum
+     * micro-batches of a step, rank 0 alone writes files */
+    const int rank = slm_dist_rank(), n_ranks = slm_dist_size();
+    const int64_t n_micro = p->accum * n_ranks; /* global micro-batches per step */
+    slm_dist_stats comm = {0};
     slm_status st = slm_adamw_init(&opt, params, &p->adamw);
     if (st == SLM_OK) st = batch_alloc(&bb, p->B, p->T);
     if (st == SLM_OK && !(perm = slm_alloc((size_t)d->n_train * sizeof *perm))) st = SLM_ERR_NOMEM;
@@ -215,13 +226,15 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
             goto done;
         }
         snprintf(mpath, n, "%s/metrics.jsonl", p->dir);
-        if ((st = trim_metrics(mpath, step)) != SLM_OK) goto done;
-        if (!(mf = fopen(mpath, "a"))) {
+        if (rank == 0 && (st = trim_metrics(mpath, step)) != SLM_OK) goto done;
+        if (rank == 0 && !(mf = fopen(mpath, "a"))) {
             slm_log_error("cannot open '%s': %s", mpath, strerror(errno));
             st = SLM_ERR_IO;
             goto done;
         }
     }
+    /* identical replicas: every rank starts from rank 0's parameters */
+    if ((st = slm_dist_bcast_params(params)) != SLM_OK) goto done;
     res->start_step = step;
     epoch_order(perm, d->n_train, p->seed, epoch);
     const bool tty = p->progress && isatty(2);
@@ -233,7 +246,12 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
         const double t0 = slm_time_sec();
         m->zero_grad(m->ctx);
         double step_loss = 0;
-        for (int64_t a = 0; a < p->accum; a++) {
+        /* Global micro-batch g of the step takes the next B sequences of the
+         * batch order (every rank walks the whole order, so the cursor does
+         * not depend on the rank count); rank g / accum runs it.  Its dropout
+         * stream is derived from (step stream, g), also rank-count independent. */
+        const uint64_t drop_base = slm_rng_u64(&rng);
+        for (int64_t g = 0; g < n_micro; g++) {
             for (int64_t i = 0; i < p->B; i++) {
                 if (cursor == d->n_train) {
                     epoch_order(perm, d->n_train, p->seed, ++epoch);
@@ -241,14 +259,24 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
                 }
                 bb.seq_ids[i] = perm[cursor++];
             }
+            if (g / p->accum != rank) continue;
+            slm_rng mrng;
+            slm_rng_seed(&mrng, drop_base ^ (0xbf58476d1ce4e5b9ULL * (uint64_t)(g + 1)));
             if ((st = fill_batch(&bb, d, false)) != SLM_OK) goto done;
-            float *logits = m->forward(m->ctx, bb.tokens, &rng);
+            float *logits = m->forward(m->ctx, bb.tokens, &mrng);
             int64_t n = 0;
             double l = loss(loss_ctx, logits, logits, &bb.b, m->n_vocab,
-                            1.0f / (float)p->accum, &n);
+                            1.0f / (float)n_micro, &n);
             m->backward(m->ctx, logits);
-            step_loss += l / (double)p->accum;
+            step_loss += l / (double)n_micro;
         }
+        /* gradients and loss summed over ranks in rank order; the stop
+         * request is agreed on so that every rank ends at the same step */
+        double red[2] = {step_loss, p->stop && *p->stop ? 1.0 : 0.0};
+        if ((st = slm_dist_allreduce_grads(params, &comm)) != SLM_OK) goto done;
+        if ((st = slm_dist_sum_f64(red, 2)) != SLM_OK) goto done;
+        step_loss = red[0];
+        const bool stop_now = red[1] > 0;
         if (!isfinite(step_loss)) {
             slm_log_error("trainer: loss became %g at step %lld; lower optim.lr or raise "
                           "optim.warmup (the last checkpoint is kept)",
@@ -260,7 +288,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
         const float lr = slm_lr_at(&p->sched, step);
         slm_adamw_step(&opt, params, lr);
         step++;
-        const int64_t step_tokens = p->B * p->T * p->accum;
+        const int64_t step_tokens = p->B * p->T * n_micro;
         tokens += step_tokens;
         last_loss = step_loss;
         const bool last = step == p->steps;
@@ -287,11 +315,11 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
                 free(txt);
                 json_decref(j);
             }
-            if (p->progress) progress(p, tty, step, res->start_step, step_loss, last_val, tps,
+            if (p->progress && rank == 0) progress(p, tty, step, res->start_step, step_loss, last_val, tps,
                                       t1 - t_start);
         }
-        stopped = p->stop && *p->stop;
-        if (p->dir && (last || stopped || (p->ckpt_every > 0 && step % p->ckpt_every == 0))) {
+        stopped = stop_now;
+        if (rank == 0 && p->dir && (last || stopped || (p->ckpt_every > 0 && step % p->ckpt_every == 0))) {
             if ((st = save(p, params, &opt, step, tokens, epoch, cursor, &rng, elapsed)) != SLM_OK)
                 goto done;
         }
@@ -305,6 +333,14 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
             break;
         }
     }
+    if (n_ranks > 1 && comm.calls > 0)
+        slm_log_info("mpi: %d ranks; gradient all-reduce %.1f ms/step (%.1f ms in MPI), "
+                     "%.3g MB sent per rank per step in %lld buckets of <= %.3g MB",
+                     n_ranks, 1e3 * comm.seconds / (double)comm.calls,
+                     1e3 * comm.comm_seconds / (double)comm.calls,
+                     (double)comm.bytes / (double)comm.calls / 1e6,
+                     (long long)(comm.buckets / comm.calls),
+                     (double)slm_dist_bucket_floats() * 4.0 / 1048576.0);
     res->step = step;
     res->loss = last_loss;
     res->val_loss = last_val;
