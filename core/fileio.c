@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,5 +139,41 @@ slm_status slm_read_file(const char *path, char **data, size_t *len) {
     buf[n] = 0;
     *data = buf;
     *len = n;
+    return SLM_OK;
+}
+
+slm_status slm_mkdirs(const char *path) {
+    char *p = slm_strdup(path);
+    if (!p) return SLM_ERR_NOMEM;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            slm_log_error("cannot create directory '%s': %s", p, strerror(errno));
+            free(p);
+            return SLM_ERR_IO;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    free(p);
+    return SLM_OK;
+}
+
+slm_status slm_lock_dir(const char *dir, const char *who, int *fd_out) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (fd < 0) {
+        slm_log_error("cannot open '%s': %s", path, strerror(errno));
+        return SLM_ERR_IO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        slm_log_error("'%s' is used by another %s job (lock %s held)", dir, who, path);
+        close(fd);
+        return SLM_ERR_LOCKED;
+    }
+    *fd_out = fd;
     return SLM_OK;
 }

@@ -36,6 +36,12 @@ char *slm_tmp_path_for(const char *path);
 /* fsync(tmp) + rename(tmp, path) + fsync(dirname(path)); unlinks tmp on failure. */
 slm_status slm_commit_tmp(const char *tmp, const char *path);
 
+/* mkdir -p: creates path and its missing parents. */
+slm_status slm_mkdirs(const char *path);
+/* An exclusive, non-blocking lock on <dir>/.lock held until fd is closed
+ * (process exit included).  SLM_ERR_LOCKED, naming `who`, if another holds it. */
+slm_status slm_lock_dir(const char *dir, const char *who, int *fd_out);
+
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 slm_status slm_read_file(const char *path, char **data, size_t *len);
 

@@ -28,43 +28,6 @@
 #include "model/lora.h"
 #include "train/setup.h"
 
-static slm_status make_dirs(const char *path) {
-    char *p = slm_strdup(path);
-    if (!p) return SLM_ERR_NOMEM;
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                slm_log_error("cannot create directory '%s': %s", p, strerror(errno));
-                free(p);
-                return SLM_ERR_IO;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return SLM_OK;
-}
-
-static slm_status lock_dir(const char *dir, int *fd_out) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT, 0666);
-    if (fd < 0) {
-        slm_log_error("cannot open '%s': %s", path, strerror(errno));
-        return SLM_ERR_IO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        slm_log_error("'%s' is used by another slm job (lock %s held)", dir, path);
-        close(fd);
-        return SLM_ERR_LOCKED;
-    }
-    *fd_out = fd;
-    return SLM_OK;
-}
-
 /* Student from base keeping blocks 0, n, 2n, ... (n = keep_every). */
 static slm_status keep_blocks(const slm_llama_weights *src, int64_t n, slm_llama_weights *dst) {
     slm_llama_hparams hp = src->hp;
@@ -89,23 +52,6 @@ static slm_status keep_blocks(const slm_llama_weights *src, int64_t n, slm_llama
     return SLM_OK;
 }
 
-/* ---- trainer callbacks ---- */
-typedef struct {
-    slm_llama_train *tr;
-    bool dropout;
-} graph;
-static const slm_param_list *g_params(void *c) { return slm_llama_train_param_list(((graph *)c)->tr); }
-static void g_zero(void *c) { slm_llama_train_zero_grad(((graph *)c)->tr); }
-static float *g_forward(void *c, const int32_t *tokens, slm_rng *rng) {
-    graph *gr = c;
-    slm_rng eval_rng; /* no eval mode in the graph: fixed stream for validation */
-    if (!rng && gr->dropout) {
-        slm_rng_seed(&eval_rng, 0x5eed);
-        rng = &eval_rng;
-    }
-    return slm_llama_train_forward(gr->tr, tokens, rng);
-}
-static void g_backward(void *c, const float *dl) { slm_llama_train_backward(((graph *)c)->tr, dl); }
 
 typedef struct {
     slm_dump *dump;
@@ -229,10 +175,10 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     kd_ctx x;
     memset(&x, 0, sizeof x);
     char *cfg_text = NULL, fingerprint[65] = "", tok_fp[65] = "";
-    slm_status st = make_dirs(c->dir);
+    slm_status st = slm_mkdirs(c->dir);
     /* MPI (docs/mpi.md): rank 0 alone owns the run directory */
     const bool writer = slm_dist_rank() == 0;
-    if (!st && writer) st = lock_dir(c->dir, &lock_fd);
+    if (!st && writer) st = slm_lock_dir(c->dir, "slm distill", &lock_fd);
     if (!st && c->threads > 0) omp_set_num_threads((int)c->threads);
     if (!st) st = slm_dump_open(dc->dump, &x.dump);
     if (st) goto done;
@@ -375,9 +321,8 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
                  dc->reverse ? "reverse" : "forward", dc->renormalize ? ", renormalised top-k" : "",
                  (long long)omp_get_max_threads(), (long long)c->seed, cfg_text);
 
-    graph gr = {tr, tp.lora && tp.lora_dropout > 0};
-    slm_train_model model = {.ctx = &gr, .n_vocab = w.hp.n_vocab, .params = g_params,
-                             .zero_grad = g_zero, .forward = g_forward, .backward = g_backward};
+    slm_graph_ctx gr = {tr, tp.lora && tp.lora_dropout > 0};
+    slm_train_model model = slm_graph_model(&gr, w.hp.n_vocab);
     slm_train_data data = {.ctx = &x, .n_train = x.S, .n_val = td.n[1] > 1 ? (td.n[1] - 1) / x.T : 0,
                            .get = data_get};
     if (data.n_val == 0 && c->eval_batches > 0)

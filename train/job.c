@@ -18,45 +18,6 @@
 #include "train/dist.h"
 #include "train/setup.h"
 
-/* mkdir -p */
-static slm_status make_dirs(const char *path) {
-    char *p = slm_strdup(path);
-    if (!p) return SLM_ERR_NOMEM;
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                slm_log_error("cannot create directory '%s': %s", p, strerror(errno));
-                free(p);
-                return SLM_ERR_IO;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return SLM_OK;
-}
-
-/* An exclusive lock on <dir>/.lock for the life of the process (exit 3 if held). */
-static slm_status lock_dir(const char *dir, int *fd_out) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT, 0666);
-    if (fd < 0) {
-        slm_log_error("cannot open '%s': %s", path, strerror(errno));
-        return SLM_ERR_IO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        slm_log_error("'%s' is used by another slm train job (lock %s held)", dir, path);
-        close(fd);
-        return SLM_ERR_LOCKED;
-    }
-    *fd_out = fd;
-    return SLM_OK;
-}
-
 static bool is_hdf5(const char *path) {
     static const unsigned char magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     unsigned char buf[8] = {0};
@@ -110,26 +71,6 @@ static slm_status load_data(const slm_train_config *c, const slm_tokenizer *tok,
     return st;
 }
 
-/* ---- the llama training graph as a trainer model ---- */
-typedef struct {
-    slm_llama_train *tr;
-    bool dropout;
-} graph;
-static const slm_param_list *g_params(void *c) { return slm_llama_train_param_list(((graph *)c)->tr); }
-static void g_zero(void *c) { slm_llama_train_zero_grad(((graph *)c)->tr); }
-static float *g_forward(void *c, const int32_t *tokens, slm_rng *rng) {
-    graph *gr = c;
-    /* TODO(autograd): the graph has no evaluation mode, and with LoRA dropout
-     * it needs an rng; validation then uses a fixed-seed stream so that it
-     * stays deterministic (val_loss includes dropout noise in that case). */
-    slm_rng eval_rng;
-    if (!rng && gr->dropout) {
-        slm_rng_seed(&eval_rng, 0x5eed);
-        rng = &eval_rng;
-    }
-    return slm_llama_train_forward(gr->tr, tokens, rng);
-}
-static void g_backward(void *c, const float *dl) { slm_llama_train_backward(((graph *)c)->tr, dl); }
 
 typedef struct {
     const slm_train_config *now;
@@ -187,10 +128,10 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     slm_token_data td = {0};
     char *cfg_text = NULL, fingerprint[65] = "";
     slm_status st = check_inputs(c);
-    if (st == SLM_OK) st = make_dirs(c->dir);
+    if (st == SLM_OK) st = slm_mkdirs(c->dir);
     /* with MPI only rank 0 owns the run directory (lock, config, checkpoints) */
     const bool writer = slm_dist_rank() == 0;
-    if (st == SLM_OK && writer) st = lock_dir(c->dir, &lock_fd);
+    if (st == SLM_OK && writer) st = slm_lock_dir(c->dir, "slm train", &lock_fd);
     if (st != SLM_OK) goto done;
     int64_t n_stale = writer ? slm_ckpt_remove_stale_tmp(c->dir) : 0;
     if (n_stale > 0)
@@ -256,9 +197,8 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
                  (long long)params->n, (long long)omp_get_max_threads(), slm_dist_size(),
                  (long long)c->seed, cfg_text);
 
-    graph gr = {tr, tp.lora && tp.lora_dropout > 0};
-    slm_train_model model = {.ctx = &gr, .n_vocab = w.hp.n_vocab, .params = g_params,
-                             .zero_grad = g_zero, .forward = g_forward, .backward = g_backward};
+    slm_graph_ctx gr = {tr, tp.lora && tp.lora_dropout > 0};
+    slm_train_model model = slm_graph_model(&gr, w.hp.n_vocab);
     slm_train_data data = slm_token_data_source(&td);
     if (data.n_val == 0 && c->eval_batches > 0)
         slm_log_warn("no validation sequences of %lld tokens: validation loss is off",

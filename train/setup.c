@@ -135,3 +135,26 @@ slm_train_data slm_token_data_source(slm_token_data *td) {
     d.n_val = td->n[1] > td->T ? (td->n[1] - 1) / td->T : 0;
     return d;
 }
+
+static const slm_param_list *graph_params(void *c) {
+    return slm_llama_train_param_list(((slm_graph_ctx *)c)->tr);
+}
+static void graph_zero(void *c) { slm_llama_train_zero_grad(((slm_graph_ctx *)c)->tr); }
+static float *graph_forward(void *c, const int32_t *tokens, slm_rng *rng) {
+    slm_graph_ctx *gr = c;
+    slm_rng eval_rng;
+    if (!rng && gr->dropout) {
+        slm_rng_seed(&eval_rng, 0x5eed);
+        rng = &eval_rng;
+    }
+    return slm_llama_train_forward(gr->tr, tokens, rng);
+}
+static void graph_backward(void *c, const float *dlogits) {
+    slm_llama_train_backward(((slm_graph_ctx *)c)->tr, dlogits);
+}
+
+slm_train_model slm_graph_model(slm_graph_ctx *gr, int64_t n_vocab) {
+    return (slm_train_model){.ctx = gr, .n_vocab = n_vocab, .params = graph_params,
+                             .zero_grad = graph_zero, .forward = graph_forward,
+                             .backward = graph_backward};
+}

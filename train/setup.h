@@ -11,6 +11,7 @@
 
 #include "core/gguf.h"
 #include "model/llama.h"
+#include "model/llama_train.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -45,5 +46,15 @@ slm_status slm_token_data_from_dataset(slm_token_data *td, const char *path, int
 void slm_token_data_free(slm_token_data *td);
 /* The trainer's view of td (borrowed). */
 slm_train_data slm_token_data_source(slm_token_data *td);
+
+/* The Llama training graph as a trainer model.  With LoRA dropout the graph
+ * needs an rng even for validation; it then gets a fixed-seed stream, so
+ * val_loss stays deterministic (but includes dropout noise).  gr must
+ * outlive the returned model. */
+typedef struct {
+    slm_llama_train *tr;
+    bool dropout;
+} slm_graph_ctx;
+slm_train_model slm_graph_model(slm_graph_ctx *gr, int64_t n_vocab);
 
 #endif
