@@ -80,6 +80,11 @@ int slm_cmd_tokenize(int argc, char **argv) {
         bool add_bos = bos ? true : no_bos ? false : slm_tokenizer_add_bos(t);
         st = slm_tokenizer_encode_mt(t, text, len, add_bos, special, (int)threads, &ids, &n);
     }
+    if (st == SLM_OK && !no_bos && !bos && slm_tokenizer_add_eos(t) && slm_tokenizer_eos(t) >= 0) {
+        int32_t *p = realloc(ids, (n + 1) * sizeof *ids); /* llama.cpp's add_special also appends EOS */
+        if (!p) st = SLM_ERR_NOMEM;
+        else (ids = p)[n++] = slm_tokenizer_eos(t);
+    }
     if (st == SLM_OK) {
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         printf("\n");

@@ -277,7 +277,13 @@ static int cmp_by_offset(const void *a, const void *b) {
 /* Offsets aligned, data inside the file, no two tensors sharing bytes. */
 static slm_status check_data(slm_gguf *g) {
     char f[200], a[160], b[160];
-    size_t avail = g->size >= g->data_start ? g->size - g->data_start : 0;
+    if (g->n_tensors == 0) return SLM_OK;
+    /* with tensors, the (aligned) data section must start inside the file,
+     * even if every tensor is empty: pointers stay within the mapping */
+    if (g->data_start > g->size)
+        return refuse(g->path, "data section start", fmt(a, "offset %zu", g->data_start),
+                      fmt(b, "at most the file size %zu (file truncated?)", g->size));
+    size_t avail = g->size - g->data_start;
     for (int64_t i = 0; i < g->n_tensors; i++) {
         slm_gguf_tensor *t = &g->tensors[i];
         if (t->offset % g->alignment != 0)

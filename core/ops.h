@@ -54,6 +54,14 @@ void slm_rope_backward(float *dx, const int32_t *pos, int64_t N, int64_t NH, int
 void slm_attention_forward(float *out, float *lse, const float *q, const float *k,
                            const float *v, int64_t B, int64_t T, int64_t NH, int64_t NKV,
                            int64_t hs);
+/* Generalisation used by the KV cache (incremental decoding): Tq queries
+ * q (B, Tq, NH, hs) at absolute positions Tk-Tq .. Tk-1 attend causally to
+ * the first Tk rows of k, v (B, kv_stride_t, NKV, hs); out (B, Tq, NH, hs),
+ * lse (B, NH, Tq) or NULL.  slm_attention_forward is the case Tq = Tk =
+ * kv_stride_t = T. */
+void slm_attention_forward_kv(float *out, float *lse, const float *q, const float *k,
+                              const float *v, int64_t B, int64_t Tq, int64_t Tk,
+                              int64_t kv_stride_t, int64_t NH, int64_t NKV, int64_t hs);
 /* dq (B,T,NH,hs) +=, dk, dv (B,T,NKV,hs) += */
 void slm_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                             const float *q, const float *k, const float *v,
@@ -70,7 +78,7 @@ void slm_swiglu_backward(float *dgate, float *dup, const float *dout, const floa
 /* Fused cross-entropy over the vocabulary.  logits (N, V), targets (N),
  * mask (N) (NULL = all ones).  losses (N) = -log softmax(logits)[target]
  * (0 where masked).  Returns the mean over unmasked rows (double, fixed-order
- * sum).  If dlogits != NULL it receives (=, not +=) d(mean loss)/dlogits
+ * sum; a negative target counts as masked).  If dlogits != NULL it receives (=, not +=) d(mean loss)/dlogits
  * scaled by grad_scale (e.g. 1/accumulation steps), 0 in masked rows;
  * dlogits may alias logits. */
 double slm_cross_entropy_forward_backward(float *dlogits, float *losses,

@@ -108,13 +108,7 @@ static slm_status encode_fragment(slm_tok_session *s, const char *text, const fr
     return slm_bpe_encode(s, text + f->off, f->len, out);
 }
 
-static slm_status finish(const slm_tokenizer *t, bool add_bos, slm_ivec *v, int32_t **ids, size_t *n_ids) {
-    slm_status st = SLM_OK;
-    if (t->add_eos && add_bos && t->eos >= 0) st = slm_ivec_push(v, t->eos);
-    if (st) {
-        free(v->v);
-        return st;
-    }
+static slm_status finish(slm_ivec *v, int32_t **ids, size_t *n_ids) {
     if (!v->v && !(v->v = malloc(sizeof(int32_t)))) return SLM_ERR_NOMEM;
     *ids = v->v;
     *n_ids = v->n;
@@ -143,8 +137,7 @@ slm_status slm_tok_session_encode(slm_tok_session *s, const char *text, size_t l
         free(v.v);
         return st;
     }
-    /* "add_bos" stands for llama.cpp's add_special: EOS too if the vocab asks */
-    return finish(t, add_bos, &v, ids, n_ids);
+    return finish(&v, ids, n_ids);
 }
 
 slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t len, bool add_bos,
@@ -239,5 +232,5 @@ slm_status slm_tokenizer_encode_mt(const slm_tokenizer *t, const char *text, siz
         free(v.v);
         return st;
     }
-    return finish(t, add_bos, &v, ids, n_ids);
+    return finish(&v, ids, n_ids);
 }

@@ -321,6 +321,7 @@ int32_t slm_tokenizer_bos(const slm_tokenizer *t) { return t->bos; }
 int32_t slm_tokenizer_eos(const slm_tokenizer *t) { return t->eos; }
 int32_t slm_tokenizer_pad(const slm_tokenizer *t) { return t->pad; }
 bool slm_tokenizer_add_bos(const slm_tokenizer *t) { return t->add_bos; }
+bool slm_tokenizer_add_eos(const slm_tokenizer *t) { return t->add_eos; }
 const char *slm_tokenizer_model_name(const slm_tokenizer *t) { return t->model_name; }
 const char *slm_tokenizer_pre_name(const slm_tokenizer *t) { return t->pre_name; }
 void slm_tokenizer_fingerprint(const slm_tokenizer *t, char out[65]) { memcpy(out, t->fingerprint, 65); }

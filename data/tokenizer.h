@@ -24,13 +24,15 @@ int32_t slm_tokenizer_n_vocab(const slm_tokenizer *t);
 int32_t slm_tokenizer_bos(const slm_tokenizer *t); /* -1 if none */
 int32_t slm_tokenizer_eos(const slm_tokenizer *t); /* -1 if none */
 bool slm_tokenizer_add_bos(const slm_tokenizer *t); /* tokenizer.ggml.add_bos_token */
+bool slm_tokenizer_add_eos(const slm_tokenizer *t); /* tokenizer.ggml.add_eos_token (encode never adds EOS) */
 /* Id of a token whose text is exactly piece (e.g. "<|im_start|>"), or -1. */
 int32_t slm_tokenizer_find(const slm_tokenizer *t, const char *piece);
 /* Raw token text as stored in the vocabulary. */
 const char *slm_tokenizer_token_text(const slm_tokenizer *t, int32_t id);
 bool slm_tokenizer_is_control(const slm_tokenizer *t, int32_t id);
 
-/* Encodes len bytes of text.  add_bos prepends BOS; parse_special lets special
+/* Encodes len bytes of text (no EOS is ever appended: callers add it).
+ * add_bos prepends BOS; parse_special lets special
  * tokens written in the text (e.g. "<s>") map to their ids as llama.cpp's
  * parse_special does.  *ids is allocated (caller frees), *n_ids its length. */
 slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t len,

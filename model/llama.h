@@ -88,4 +88,23 @@ slm_status slm_llama_weights_load(const slm_gguf *g, slm_llama_weights *w);
 int64_t slm_llama_n_tensors(const slm_llama_weights *w);
 void slm_llama_tensor(const slm_llama_weights *w, int64_t i, slm_llama_tensor_ref *out);
 
+/* Opens path, reads hparams, allocates and loads the weights.  *g_out (may be
+ * NULL) receives the open file for its metadata (tokenizer); caller closes it. */
+slm_status slm_llama_load(const char *path, slm_gguf **g_out, slm_llama_weights *w);
+/* Any tensor of a GGUF to f32: F32/F16/BF16, and the block types when slm is
+ * built with quantize/ (SLM_ERR_FORMAT naming file and tensor otherwise).
+ * dst (t->n_elements). */
+slm_status slm_llama_dequantize(const char *path, const slm_gguf_tensor *t, float *dst);
+
+/* Writing a model.  Tensors are stored as type (F32, F16 or BF16; 1-D norms
+ * always F32), hyper-parameters as llama.* keys from w->hp, and the
+ * tokenizer.* and general.* keys (but architecture/file_type/alignment) are
+ * copied from meta_src (may be NULL).  slm_llama_gguf_writer returns the
+ * populated writer so that callers can add keys before writing; w's data is
+ * borrowed until the write.  slm_llama_save_gguf writes to path atomically. */
+slm_status slm_llama_gguf_writer(const slm_llama_weights *w, const slm_gguf *meta_src,
+                                 slm_type type, slm_gguf_writer **out);
+slm_status slm_llama_save_gguf(const slm_llama_weights *w, const slm_gguf *meta_src,
+                               slm_type type, const char *path);
+
 #endif

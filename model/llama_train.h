@@ -9,7 +9,7 @@
  *
  *   slm_llama_train *tr;
  *   st = slm_llama_train_init(&weights, &p, &rng, &tr);
- *   const slm_param_list *params = slm_llama_train_params(tr);
+ *   const slm_param_list *params = slm_llama_train_param_list(tr);
  *   for each step:
  *       slm_llama_train_zero_grad(tr);
  *       for each micro-batch:
@@ -62,7 +62,7 @@ slm_status slm_llama_train_init(slm_llama_weights *w, const slm_llama_train_para
                                 slm_rng *rng, slm_llama_train **out);
 void slm_llama_train_free(slm_llama_train *tr);
 /* The trainable tensors with their gradients (order fixed for a given config). */
-const slm_param_list *slm_llama_train_params(slm_llama_train *tr);
+const slm_param_list *slm_llama_train_param_list(slm_llama_train *tr);
 void slm_llama_train_zero_grad(slm_llama_train *tr);
 /* tokens (B, T) -> logits (B, T, V), valid until the next forward.  rng drives
  * LoRA dropout (may be NULL when dropout is 0).  No allocation after the first call. */
@@ -71,5 +71,9 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
 void slm_llama_train_backward(slm_llama_train *tr, const float *dlogits);
 /* Bytes of the activation arena (for memory reports). */
 size_t slm_llama_train_arena_bytes(const slm_llama_train *tr);
+/* Profiling for benchmarks: when on, forward and backward time every op;
+ * print_profile writes the seconds per op kind of the last step to stderr. */
+void slm_llama_train_set_profile(slm_llama_train *tr, bool on);
+void slm_llama_train_print_profile(const slm_llama_train *tr);
 
 #endif

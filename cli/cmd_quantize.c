@@ -1,0 +1,107 @@
+/* cli/cmd_quantize.c — `slm quantize IN.gguf OUT.gguf TYPE [options]`:
+ * llama.cpp-compatible quantization mixes (Q8_0 ... Q2_K, Q4_K_M, F16, BF16)
+ * with optional importance matrix, user overrides and kept tensors.  The work
+ * is slm_quantize_model (quantize/quantize_model.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+#include "quantize/quantize_model.h"
+#include "quantize/quants.h"
+
+int slm_cmd_quantize(int argc, char **argv) {
+    const char *imatrix_path = NULL;
+    slm_strlist keep = {0}, over = {0};
+    int64_t threads = 0;
+    bool no_refine = false, quiet = false;
+    char *pv[3];
+    slm_positional pos = {0, pv, 3};
+    slm_opt opts[] = {
+        {"imatrix", 0, SLM_OPT_STR, &imatrix_path, NULL, "FILE",
+         "importance matrix (llama.cpp imatrix GGUF, e.g. from 'slm imatrix')"},
+        {"keep", 0, SLM_OPT_LIST, &keep, NULL, "PATTERN",
+         "leave tensors whose name matches the regex in their input type (repeatable)"},
+        {"type-override", 0, SLM_OPT_LIST, &over, NULL, "PATTERN=TYPE",
+         "quantize tensors matching the regex to TYPE (Q4_K, Q8_0, F16, ...; repeatable, first match wins)"},
+        {"threads", 't', SLM_OPT_INT, &threads, "0", "N", "threads (0: OMP_NUM_THREADS or all cores)"},
+        {"no-refine", 0, SLM_OPT_FLAG, &no_refine, NULL, NULL,
+         "skip slm's least-squares refinement: exactly llama.cpp's quantizers (faster)"},
+        {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no per-tensor progress"},
+        {0},
+    };
+    int rc = slm_opts_parse(
+        "quantize", "slm quantize IN.gguf OUT.gguf TYPE [--imatrix F] [--keep PATTERN] "
+                    "[--type-override PATTERN=TYPE] [--threads N]",
+        "Quantize a Llama GGUF the way llama.cpp's llama-quantize does (same per-tensor types),\n"
+        "with slm's refined quantizers.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
+        "Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16.",
+        opts, argc, argv, &pos);
+    if (rc >= 0) return rc;
+    rc = 2;
+    slm_imatrix *im = NULL;
+    slm_mix_override *ov = NULL;
+    if (pos.n != 3) {
+        fprintf(stderr, "slm quantize: expected IN.gguf OUT.gguf TYPE (see 'slm quantize --help')\n");
+        goto done;
+    }
+    slm_quantize_params p = slm_quantize_default_params();
+    if (!slm_ftype_from_name(pos.v[2], &p.ftype)) {
+        fprintf(stderr, "slm quantize: unknown TYPE '%s'; expected one of: %s\n", pos.v[2], slm_ftype_list());
+        goto done;
+    }
+    if (threads < 0 || threads > 4096) {
+        fprintf(stderr, "slm quantize: --threads %lld out of range (0..4096)\n", (long long)threads);
+        goto done;
+    }
+    ov = calloc((size_t)over.n + 1, sizeof *ov);
+    if (!ov) {
+        rc = 1;
+        goto done;
+    }
+    for (int i = 0; i < over.n; i++) {
+        const char *eq = strrchr(over.v[i], '=');
+        slm_type t;
+        if (!eq || eq == over.v[i] || !slm_type_from_name(eq + 1, &t) || !slm_quant_can_quantize(t)) {
+            fprintf(stderr, "slm quantize: --type-override '%s': expected PATTERN=TYPE with TYPE one of "
+                            "F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K\n", over.v[i]);
+            goto done;
+        }
+        char *pat = strndup(over.v[i], (size_t)(eq - over.v[i]));
+        if (!pat) {
+            rc = 1;
+            goto done;
+        }
+        ov[i].pattern = pat;
+        ov[i].type = t;
+    }
+    if (!strcmp(pos.v[0], pos.v[1])) {
+        fprintf(stderr, "slm quantize: IN and OUT are the same file '%s'; write to a new file\n", pos.v[0]);
+        goto done;
+    }
+    if (imatrix_path) {
+        slm_status st = slm_imatrix_load(imatrix_path, &im);
+        if (st != SLM_OK) {
+            rc = slm_status_exit_code(st);
+            goto done;
+        }
+    }
+    p.imatrix = im;
+    p.refine = !no_refine;
+    p.overrides = ov;
+    p.n_overrides = over.n;
+    p.keep = keep.v;
+    p.n_keep = keep.n;
+    p.n_threads = (int)threads;
+    p.quiet = quiet;
+    rc = slm_status_exit_code(slm_quantize_model(pos.v[0], pos.v[1], &p));
+done:
+    if (ov)
+        for (int i = 0; i < over.n; i++) free((char *)ov[i].pattern);
+    free(ov);
+    slm_imatrix_free(im);
+    slm_strlist_free(&keep);
+    slm_strlist_free(&over);
+    return rc;
+}

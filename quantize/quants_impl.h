@@ -1,0 +1,38 @@
+/* quantize/quants_impl.h — helpers shared by the quantizer sources (not a
+ * public interface). */
+#ifndef SLM_QUANTIZE_QUANTS_IMPL_H
+#define SLM_QUANTIZE_QUANTS_IMPL_H
+
+#include <string.h>
+
+#include "quantize/quants.h"
+
+#define SLM_QMIN(a, b) ((a) < (b) ? (a) : (b))
+#define SLM_QMAX(a, b) ((a) > (b) ? (a) : (b))
+/* Below this a group is treated as all zero (ggml's GROUP_MAX_EPS). */
+#define SLM_GROUP_MAX_EPS 1e-15f
+
+/* Round to nearest, ties to even, for |f| <= 4194303 (ggml's nearest_int:
+ * the magic-number trick, so results agree with ggml exactly). */
+static inline int slm_nearest_int(float f) {
+    float v = f + 12582912.f;
+    int i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+void slm_q3_K_unpack_scales(const uint8_t packed[12], int8_t scales[16]);
+void slm_k4_get_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m);
+/* 32 5-bit values -> low nibbles qs[16] + high bits qh[4] (Q5_0/Q5_1 order). */
+void slm_pack_q5(const uint8_t L[32], uint8_t qs[16], uint8_t qh[4]);
+
+#endif
+
+/* K-quant packers: integer levels -> block bytes (layouts of quants.h). */
+void slm_pack_k4_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t scales[12]);
+void slm_pack_q3_K_scales(const uint8_t ls[16] /* 0..63 */, uint8_t scales[12]);
+void slm_pack_q2_K_qs(const uint8_t L[256], uint8_t qs[64]);
+void slm_pack_q3_K_qs(uint8_t L[256] /* 0..7, modified */, uint8_t hmask[32], uint8_t qs[64]);
+void slm_pack_q4_K_qs(const uint8_t L[256], uint8_t qs[128]);
+void slm_pack_q5_K_qs(const uint8_t L[256], uint8_t qh[32], uint8_t qs[128]);
+void slm_pack_q6_K_qs(const uint8_t L[256] /* 0..63 */, uint8_t ql[128], uint8_t qh[64]);
