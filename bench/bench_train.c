@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
     const double logits_b = (double)N * (double)V * 4;
     const double Q = (double)hp.n_head * hp.head_dim, KV = (double)hp.n_head_kv * hp.head_dim;
     const double scratch_b = (double)N * (2 * C + 2 * Q + 2 * KV + 3 * hp.n_ff + (lora ? 16 : 0)) * 4;
-    const double accounted = weights_b + (lora ? grads_b : grads_b) + opt_b + arena_b + logits_b + scratch_b;
+    const double accounted = weights_b + grads_b + opt_b + arena_b + logits_b + scratch_b;
     printf("slm %-4s %-4s B=%lld T=%lld threads=%d  %8.1f tokens/s  step %.3f s (fwd %.3f, "
            "xent %.3f, bwd %.3f, adamw %.3f)  loss %.4f\n",
            argv[1], argv[2], (long long)B, (long long)T, omp_get_max_threads(), tps, dt,
@@ -137,11 +137,14 @@ int main(int argc, char **argv) {
            (double)n_matrix / 1e6, (double)n_train / 1e6,
            lora ? "4N + 6N_lora + 6LCT" : "6N + 6LCT", fpt / 1e6, gflops, 100.0 * gflops / peak,
            peak);
+    /* the logits buffer and the gradient scratch are activation memory sized
+     * once for (B, T) like the arena, but separate allocations */
     printf("    peak RSS %.0f MB; accounted %.0f MB = weights %.0f + grads %.0f + adamw %.0f + "
-           "arena %.0f + logits %.0f + grad scratch %.0f; RSS/accounted %.2f\n",
+           "activations %.0f (arena %.0f + logits/dlogits %.0f + grad scratch %.0f); "
+           "RSS/accounted %.2f\n",
            (double)ru.ru_maxrss / 1024.0, accounted * mb, weights_b * mb, grads_b * mb,
-           opt_b * mb, arena_b * mb, logits_b * mb, scratch_b * mb,
-           (double)ru.ru_maxrss * 1024.0 / accounted);
+           opt_b * mb, (arena_b + logits_b + scratch_b) * mb, arena_b * mb, logits_b * mb,
+           scratch_b * mb, (double)ru.ru_maxrss * 1024.0 / accounted);
     slm_adamw_free(&opt);
     slm_llama_train_free(tr);
     slm_llama_weights_free(&w);

@@ -99,14 +99,14 @@ void slm_matmul_backward(float *dinp, float *dw, const float *dout, const float 
  *   y0 = x0 cos - x1 sin ;  y1 = x0 sin + x1 cos
  * The rotation is orthogonal, so the backward rotates by -theta:
  *   dx0 = dy0 cos + dy1 sin ;  dx1 = -dy0 sin + dy1 cos
- * Angles come from the same cached table as the forward (slm_rope_table). */
+ * Angles come from the same cached table as the forward (slm_rope_cache). */
 void slm_rope_backward(float *dx, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
                        float base) {
     SLM_ASSERT(hs % 2 == 0);
     const int64_t half = hs / 2;
     int32_t max_pos = 0;
     for (int64_t n = 0; n < N; n++) max_pos = pos[n] > max_pos ? pos[n] : max_pos;
-    const float *tab = slm_rope_table(max_pos, hs, base); /* the forward's angles */
+    const float *tab = slm_rope_cache(max_pos, hs, base); /* the forward's angles */
 #pragma omp parallel for schedule(static) if (N * NH * hs > 16384)
     for (int64_t n = 0; n < N; n++) {
         SLM_ASSERT(pos[n] >= 0);

@@ -9,7 +9,7 @@ static int32_t g_rope_max = -1;
 static int64_t g_rope_hs;
 static float g_rope_base;
 
-const float *slm_rope_table(int32_t max_pos, int64_t hs, float base) {
+const float *slm_rope_cache(int32_t max_pos, int64_t hs, float base) {
     SLM_ASSERT(!omp_in_parallel());
     SLM_ASSERT(max_pos >= 0 && max_pos < (1 << 24) && hs % 2 == 0);
     if (g_rope_tab && hs == g_rope_hs && base == g_rope_base && max_pos <= g_rope_max)

@@ -40,6 +40,6 @@ static inline float slm_exp_fast(float x) {
  * formed in double and rounded once.  The table is cached between calls
  * (rebuilt when hs or base change, or max_pos outgrows it, doubling), so it
  * costs nothing after the first step.  Serial code only (not thread-safe). */
-const float *slm_rope_table(int32_t max_pos, int64_t hs, float base);
+const float *slm_rope_cache(int32_t max_pos, int64_t hs, float base);
 
 #endif

@@ -34,5 +34,20 @@ double slm_cross_entropy_forward_backward_ref(float *dlogits, float *losses,
 void slm_add_inplace_ref(float *out, const float *a, int64_t n);
 
 /* ---- backward (core/ops_backward_ref.c) ---- */
+void slm_embedding_backward_ref(float *dtable, const float *dout, const int32_t *tokens,
+                                int64_t N, int64_t C);
+void slm_rmsnorm_backward_ref(float *dinp, float *dw, const float *dout, const float *inp,
+                              const float *w, const float *rstd, int64_t N, int64_t C);
+void slm_matmul_backward_ref(float *dinp, float *dw, const float *dout, const float *inp,
+                             const float *w, int64_t N, int64_t IC, int64_t OC);
+void slm_rope_backward_ref(float *dx, const int32_t *pos, int64_t N, int64_t NH, int64_t hs,
+                           float base);
+/* Recomputes the full (T, T) probabilities per head from lse, in double. */
+void slm_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout,
+                                const float *q, const float *k, const float *v,
+                                const float *out, const float *lse, int64_t B, int64_t T,
+                                int64_t NH, int64_t NKV, int64_t hs);
+void slm_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate,
+                             const float *up, int64_t N, int64_t F);
 
 #endif

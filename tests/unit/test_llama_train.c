@@ -18,9 +18,12 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ops.h"
+#include "model/adapter.h"
 #include "model/infer.h"
 #include "model/llama_train.h"
 #include "model/lora.h"
@@ -193,12 +196,55 @@ static void test_lora(void **state) {
     /* merged weights give the adapted logits */
     float *lad = slm_alloc((size_t)(N * V) * sizeof(float));
     memcpy(lad, slm_llama_train_forward(tr, tok, NULL), (size_t)(N * V) * sizeof(float));
+    slm_llama_weights w2; /* the base, for model/adapter.c below */
+    assert_int_equal(slm_llama_weights_alloc(&w.hp, &w2), SLM_OK);
+    memcpy(w2.mem, w.mem, w.n_floats * sizeof(float));
     assert_int_equal(slm_lora_merge(&w, pl, slm_lora_scale(5.0f, 3, false)), SLM_OK);
     float *lm = slm_llama_train_forward(base, tok, NULL);
     double md = 0;
     for (int64_t i = 0; i < N * V; i++) md = fmax(md, fabs((double)lad[i] - lm[i]));
     printf("  merged vs adapter logits max-abs %.2e\n", md);
     assert_true(md <= MERGE_TOL);
+    /* adapter GGUF: written, read back by the GGUF reader */
+    char path[] = "/tmp/slm_test_adapterXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    slm_gguf_writer *gw;
+    assert_int_equal(slm_lora_adapter_writer(pl, slm_lora_adapter_alpha(5.0f, 3, false), &gw), SLM_OK);
+    assert_int_equal(slm_gguf_writer_write(gw, path), SLM_OK);
+    slm_gguf_writer_free(gw);
+    slm_gguf *g;
+    assert_int_equal(slm_gguf_open(path, &g), SLM_OK);
+    const char *sv;
+    uint64_t sl;
+    assert_int_equal(slm_gguf_get_str(g, "general.type", true, &sv, &sl), SLM_OK);
+    assert_true(sl == 7 && memcmp(sv, "adapter", 7) == 0);
+    assert_int_equal(slm_gguf_get_str(g, "adapter.type", true, &sv, &sl), SLM_OK);
+    assert_true(sl == 4 && memcmp(sv, "lora", 4) == 0);
+    float alpha;
+    assert_int_equal(slm_gguf_get_f32(g, "adapter.lora.alpha", true, &alpha), SLM_OK);
+    assert_true(alpha == 5.0f);
+    assert_int_equal(slm_gguf_n_tensors(g), pl->n);
+    const slm_gguf_tensor *tb = slm_gguf_find_tensor(g, "blk.1.ffn_down.weight.lora_b");
+    assert_non_null(tb);
+    assert_int_equal(tb->ne[0], 3);  /* r */
+    assert_int_equal(tb->ne[1], 16); /* out = C */
+    const slm_param *pb = NULL;
+    for (int64_t t = 0; t < pl->n; t++)
+        if (strcmp(pl->v[t].name, "blk.1.ffn_down.weight.lora_b") == 0) pb = &pl->v[t];
+    assert_non_null(pb);
+    assert_memory_equal(tb->data, pb->data, (size_t)pb->n * sizeof(float));
+    slm_gguf_close(g);
+    /* the inference side (model/adapter.c, llama.cpp's scale alpha / r) reads
+     * it back to the same merged weights */
+    assert_int_equal(slm_adapter_merge_file(path, 1.0f, &w2), SLM_OK);
+    double mw = 0;
+    for (size_t i = 0; i < w.n_floats; i++) mw = fmax(mw, fabs((double)w.mem[i] - w2.mem[i]));
+    printf("  adapter GGUF merged by model/adapter.c vs slm_lora_merge: max-abs %.2e\n", mw);
+    assert_true(mw <= MERGE_TOL);
+    slm_llama_weights_free(&w2);
+    unlink(path);
     slm_free(lad);
     slm_llama_train_free(tr);
     slm_llama_train_free(base);

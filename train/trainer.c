@@ -1,0 +1,318 @@
+/* train/trainer.c — the step loop (see trainer.h). */
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fileio.h"
+
+slm_trainer_params slm_trainer_default_params(void) {
+    slm_trainer_params p = {
+        .steps = 100, .B = 8, .T = 128, .accum = 1,
+        .sched = {.kind = SLM_SCHED_CONSTANT, .lr = 1e-3f, .total = 100},
+        .adamw = slm_adamw_default_params(), .grad_clip = 1.0f, .seed = 1234,
+        .eval_every = 100, .eval_batches = 8, .ckpt_every = 0, .keep = 3, .log_every = 1,
+        .mode = "", .fingerprint = "", .config_text = "",
+    };
+    return p;
+}
+
+/* ---- batch order: a Fisher-Yates permutation of the training sequences per
+ * epoch, from an RNG seeded by (seed, epoch) only, so that a resumed run
+ * draws exactly the sequences the uninterrupted one would. ---- */
+static void epoch_order(int64_t *perm, int64_t n, uint64_t seed, int64_t epoch) {
+    slm_rng r;
+    slm_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1)));
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)slm_rng_below(&r, (uint64_t)i + 1);
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+typedef struct {
+    int32_t *tokens, *targets; /* (B, T) */
+    uint8_t *mask;             /* (B, T) */
+    int64_t *seq_ids;          /* (B) */
+    slm_batch b;
+} batch_buf;
+
+static slm_status batch_alloc(batch_buf *bb, int64_t B, int64_t T) {
+    memset(bb, 0, sizeof *bb);
+    size_t n = (size_t)B * (size_t)T;
+    bb->tokens = slm_alloc(n * sizeof(int32_t));
+    bb->targets = slm_alloc(n * sizeof(int32_t));
+    bb->mask = slm_alloc(n);
+    bb->seq_ids = slm_alloc((size_t)B * sizeof(int64_t));
+    if (!bb->tokens || !bb->targets || !bb->mask || !bb->seq_ids) return SLM_ERR_NOMEM;
+    bb->b = (slm_batch){.B = B, .T = T, .tokens = bb->tokens, .targets = bb->targets,
+                        .mask = bb->mask, .seq_ids = bb->seq_ids};
+    return SLM_OK;
+}
+
+static void batch_free(batch_buf *bb) {
+    free(bb->tokens);
+    free(bb->targets);
+    free(bb->mask);
+    free(bb->seq_ids);
+}
+
+static slm_status fill_batch(batch_buf *bb, slm_train_data *d, bool val) {
+    bb->b.val = val;
+    for (int64_t i = 0; i < bb->b.B; i++) {
+        size_t o = (size_t)i * (size_t)bb->b.T;
+        slm_status st = d->get(d->ctx, val, bb->seq_ids[i], bb->tokens + o, bb->targets + o,
+                               bb->mask + o);
+        if (st != SLM_OK) return st;
+    }
+    return SLM_OK;
+}
+
+/* Mean validation loss over eval_batches batches of the first sequences of
+ * the validation split (the same ones every time), weighted by tokens. */
+static double evaluate(const slm_trainer_params *p, slm_train_model *m, slm_train_data *d,
+                       slm_loss_fn loss, void *loss_ctx, batch_buf *bb, slm_status *st) {
+    double sum = 0;
+    int64_t count = 0;
+    *st = SLM_OK;
+    for (int64_t k = 0; k < p->eval_batches; k++) {
+        for (int64_t i = 0; i < p->B; i++) bb->seq_ids[i] = (k * p->B + i) % d->n_val;
+        if ((*st = fill_batch(bb, d, true)) != SLM_OK) return NAN;
+        float *logits = m->forward(m->ctx, bb->tokens, NULL);
+        int64_t n = 0;
+        double l = loss(loss_ctx, NULL, logits, &bb->b, m->n_vocab, 1.0f, &n);
+        sum += l * (double)n;
+        count += n;
+    }
+    if (!count)
+        slm_log_warn("validation: the %lld sequences evaluated hold no position with loss_mask 1; "
+                     "raise train.eval_batches or change data.seq_len",
+                     (long long)(p->eval_batches * p->B));
+    return count ? sum / (double)count : NAN;
+}
+
+/* Drops metrics lines of steps after `step` (left by a run that died after
+ * its last checkpoint), so that a resumed run's metrics.jsonl is clean. */
+static slm_status trim_metrics(const char *path, int64_t step) {
+    char *data = NULL;
+    size_t len = 0;
+    if (access(path, F_OK) != 0) return SLM_OK;
+    slm_status st = slm_read_file(path, &data, &len);
+    if (st != SLM_OK) return st;
+    slm_outfile of;
+    if ((st = slm_outfile_open(&of, path)) != SLM_OK) {
+        free(data);
+        return st;
+    }
+    for (char *line = data; st == SLM_OK && *line;) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line + 1) : strlen(line);
+        long long s = -1;
+        const char *k = strstr(line, "\"step\":");
+        if (k && k < line + n) s = strtoll(k + 7, NULL, 10);
+        if (s >= 0 && s <= step) st = slm_outfile_write(&of, line, n);
+        line += n;
+    }
+    free(data);
+    if (st == SLM_OK) return slm_outfile_commit(&of);
+    slm_outfile_abort(&of);
+    return st;
+}
+
+static void fmt_dur(double s, char *out, size_t cap) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(out, cap, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(out, cap, "%lds", t);
+}
+
+static void progress(const slm_trainer_params *p, bool tty, int64_t step, int64_t start,
+                     double loss, double val, double tps, double elapsed) {
+    double per = step > start ? elapsed / (double)(step - start) : 0;
+    char eta[32], el[32];
+    fmt_dur(per * (double)(p->steps - step), eta, sizeof eta);
+    fmt_dur(elapsed, el, sizeof el);
+    char vtxt[32] = "";
+    if (isfinite(val)) snprintf(vtxt, sizeof vtxt, " val %.4f", val);
+    if (tty) {
+        int w = 24, filled = (int)((double)w * (double)step / (double)p->steps);
+        char bar[32];
+        for (int i = 0; i < w; i++) bar[i] = i < filled ? '#' : '.';
+        bar[w] = 0;
+        fprintf(stderr, "\r[%s] %lld/%lld loss %.4f%s %.0f tok/s %s ETA %s\033[K", bar,
+                (long long)step, (long long)p->steps, loss, vtxt, tps, el, eta);
+        if (step == p->steps) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "step %lld/%lld loss %.4f%s %.0f tok/s elapsed %s ETA %s\n",
+                (long long)step, (long long)p->steps, loss, vtxt, tps, el, eta);
+    }
+    fflush(stderr);
+}
+
+static slm_status save(const slm_trainer_params *p, const slm_param_list *params,
+                       const slm_adamw *opt, int64_t step, int64_t tokens, int64_t epoch,
+                       int64_t cursor, const slm_rng *rng) {
+    slm_ckpt_state s = {.step = step, .tokens_seen = tokens, .epoch = epoch, .cursor = cursor,
+                        .rng = *rng, .config = (char *)p->config_text};
+    snprintf(s.mode, sizeof s.mode, "%s", p->mode ? p->mode : "");
+    snprintf(s.fingerprint, sizeof s.fingerprint, "%s", p->fingerprint ? p->fingerprint : "");
+    return slm_ckpt_save(p->dir, p->keep, &s, params, opt);
+}
+
+slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_train_data *d,
+                           slm_loss_fn loss, void *loss_ctx, slm_trainer_result *res) {
+    SLM_ASSERT(p->B > 0 && p->T > 0 && p->accum > 0 && p->steps > 0);
+    memset(res, 0, sizeof *res);
+    res->val_loss = NAN;
+    if (d->n_train <= 0) {
+        slm_log_error("trainer: no training sequences of %lld tokens in the data (too little text for data.seq_len?)",
+                      (long long)p->T);
+        return SLM_ERR_USAGE;
+    }
+    const slm_param_list *params = m->params(m->ctx);
+    slm_adamw opt = {0};
+    batch_buf bb = {0};
+    int64_t *perm = NULL;
+    FILE *mf = NULL;
+    char *mpath = NULL;
+    slm_status st = slm_adamw_init(&opt, params, &p->adamw);
+    if (st == SLM_OK) st = batch_alloc(&bb, p->B, p->T);
+    if (st == SLM_OK && !(perm = slm_alloc((size_t)d->n_train * sizeof *perm))) st = SLM_ERR_NOMEM;
+    if (st != SLM_OK) goto done;
+
+    int64_t step = 0, tokens = 0, epoch = 0, cursor = 0;
+    slm_rng rng; /* dropout stream */
+    slm_rng_seed(&rng, p->seed * 0x2545f4914f6cdd1dULL + 7);
+    if (p->dir) {
+        slm_ckpt_state s;
+        bool found = false;
+        st = slm_ckpt_load_latest(p->dir, params, &opt, p->check, p->check_ctx, &s, &found);
+        if (st != SLM_OK) goto done;
+        if (found) {
+            step = s.step;
+            tokens = s.tokens_seen;
+            epoch = s.epoch;
+            cursor = s.cursor;
+            rng = s.rng;
+            slm_ckpt_state_free(&s);
+            slm_log_info("resuming from step %lld of %lld (%s)", (long long)step,
+                         (long long)p->steps, p->dir);
+        }
+        size_t n = strlen(p->dir) + 32;
+        if (!(mpath = slm_alloc(n))) {
+            st = SLM_ERR_NOMEM;
+            goto done;
+        }
+        snprintf(mpath, n, "%s/metrics.jsonl", p->dir);
+        if ((st = trim_metrics(mpath, step)) != SLM_OK) goto done;
+        if (!(mf = fopen(mpath, "a"))) {
+            slm_log_error("cannot open '%s': %s", mpath, strerror(errno));
+            st = SLM_ERR_IO;
+            goto done;
+        }
+    }
+    res->start_step = step;
+    epoch_order(perm, d->n_train, p->seed, epoch);
+    const bool tty = p->progress && isatty(2);
+    const double t_start = slm_time_sec();
+    double last_loss = NAN, last_val = NAN;
+    bool stopped = false;
+
+    while (step < p->steps) {
+        const double t0 = slm_time_sec();
+        m->zero_grad(m->ctx);
+        double step_loss = 0;
+        for (int64_t a = 0; a < p->accum; a++) {
+            for (int64_t i = 0; i < p->B; i++) {
+                if (cursor == d->n_train) {
+                    epoch_order(perm, d->n_train, p->seed, ++epoch);
+                    cursor = 0;
+                }
+                bb.seq_ids[i] = perm[cursor++];
+            }
+            if ((st = fill_batch(&bb, d, false)) != SLM_OK) goto done;
+            float *logits = m->forward(m->ctx, bb.tokens, &rng);
+            int64_t n = 0;
+            double l = loss(loss_ctx, logits, logits, &bb.b, m->n_vocab,
+                            1.0f / (float)p->accum, &n);
+            m->backward(m->ctx, logits);
+            step_loss += l / (double)p->accum;
+        }
+        if (!isfinite(step_loss)) {
+            slm_log_error("trainer: loss became %g at step %lld; lower optim.lr or raise "
+                          "optim.warmup (the last checkpoint is kept)",
+                          step_loss, (long long)step + 1);
+            st = SLM_ERR_RUNTIME;
+            goto done;
+        }
+        const double gnorm = slm_grad_clip(params, p->grad_clip);
+        const float lr = slm_lr_at(&p->sched, step);
+        slm_adamw_step(&opt, params, lr);
+        step++;
+        const int64_t step_tokens = p->B * p->T * p->accum;
+        tokens += step_tokens;
+        last_loss = step_loss;
+        const bool last = step == p->steps;
+        double val = NAN;
+        if (d->n_val > 0 && p->eval_batches > 0 &&
+            (last || (p->eval_every > 0 && step % p->eval_every == 0))) {
+            val = evaluate(p, m, d, loss, loss_ctx, &bb, &st);
+            if (st != SLM_OK) goto done;
+            last_val = val;
+        }
+        const double t1 = slm_time_sec();
+        const double tps = (double)step_tokens / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9);
+        const double elapsed = t1 - t_start;
+        if (step % p->log_every == 0 || last || isfinite(val)) {
+            if (mf) {
+                json_t *j = json_pack("{s:I, s:f, s:o, s:f, s:f, s:f, s:f, s:I}", "step",
+                                      (json_int_t)step, "loss", step_loss, "val_loss",
+                                      isfinite(val) ? json_real(val) : json_null(), "lr",
+                                      (double)lr, "grad_norm", gnorm, "tokens_per_s", tps,
+                                      "elapsed", elapsed, "tokens", (json_int_t)tokens);
+                char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+                if (txt) fprintf(mf, "%s\n", txt);
+                fflush(mf);
+                free(txt);
+                json_decref(j);
+            }
+            if (p->progress) progress(p, tty, step, res->start_step, step_loss, last_val, tps,
+                                      elapsed);
+        }
+        stopped = p->stop && *p->stop;
+        if (p->dir && (last || stopped || (p->ckpt_every > 0 && step % p->ckpt_every == 0))) {
+            if ((st = save(p, params, &opt, step, tokens, epoch, cursor, &rng)) != SLM_OK)
+                goto done;
+        }
+        if (stopped) {
+            if (tty) fputc('\n', stderr);
+            slm_log_info("stopped by signal after step %lld of %lld%s%s; run the same command "
+                         "again to resume",
+                         (long long)step, (long long)p->steps, p->dir ? ", checkpoint in " : "",
+                         p->dir ? p->dir : "");
+            st = SLM_ERR_INTERRUPTED;
+            break;
+        }
+    }
+    res->step = step;
+    res->loss = last_loss;
+    res->val_loss = last_val;
+    res->tokens_seen = tokens;
+    res->interrupted = stopped;
+done:
+    if (mf) fclose(mf);
+    free(mpath);
+    free(perm);
+    batch_free(&bb);
+    slm_adamw_free(&opt);
+    return st;
+}
