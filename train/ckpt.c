@@ -451,6 +451,24 @@ slm_status slm_ckpt_list(const char *dir, int64_t **steps, int64_t *n) {
     return st;
 }
 
+int64_t slm_ckpt_remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int64_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long long step, pid;
+        int used = 0;
+        if (sscanf(e->d_name, "ckpt-%lld.h5.tmp.%lld%n", &step, &pid, &used) != 2 || e->d_name[used])
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 slm_status slm_ckpt_save(const char *dir, int64_t keep, const slm_ckpt_state *s,
                          const slm_param_list *params, const slm_adamw *opt) {
     char *path = slm_ckpt_path(dir, s->step);

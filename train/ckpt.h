@@ -65,6 +65,9 @@ slm_status slm_ckpt_save(const char *dir, int64_t keep, const slm_ckpt_state *s,
                          const slm_param_list *params, const slm_adamw *opt);
 /* Steps of the checkpoints in dir, newest first (caller frees *steps). */
 slm_status slm_ckpt_list(const char *dir, int64_t **steps, int64_t *n);
+/* Deletes "ckpt-<step>.h5.tmp.<pid>" files left by a killed writer; call
+ * only while holding the run directory's lock.  Returns how many. */
+int64_t slm_ckpt_remove_stale_tmp(const char *dir);
 /* Path of the checkpoint of step in dir (caller frees). */
 char *slm_ckpt_path(const char *dir, int64_t step);
 

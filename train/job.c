@@ -189,6 +189,10 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     if (st == SLM_OK) st = make_dirs(c->dir);
     if (st == SLM_OK) st = lock_dir(c->dir, &lock_fd);
     if (st != SLM_OK) goto done;
+    int64_t n_stale = slm_ckpt_remove_stale_tmp(c->dir);
+    if (n_stale > 0)
+        slm_log_info("removed %lld unfinished checkpoint file(s) of a killed run in %s",
+                     (long long)n_stale, c->dir);
     if (c->threads > 0) omp_set_num_threads((int)c->threads);
 
     slm_rng init_rng;

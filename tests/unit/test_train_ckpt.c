@@ -79,7 +79,8 @@ static void test_roundtrip_exact(void **state) {
     float *t = NULL;
     int64_t ne[2];
     int nd;
-    assert_int_equal(slm_ckpt_read_param(slm_ckpt_path(dir, 5), "blk.0.attn_q.weight", &t, ne, &nd), SLM_OK);
+    char *p5 = slm_ckpt_path(dir, 5);
+    assert_int_equal(slm_ckpt_read_param(p5, "blk.0.attn_q.weight", &t, ne, &nd), SLM_OK);
     assert_int_equal(nd, 2);
     assert_int_equal(ne[0], 3);
     assert_int_equal(ne[1], 2);
@@ -87,10 +88,11 @@ static void test_roundtrip_exact(void **state) {
     free(t);
     char **names;
     int64_t nn;
-    assert_int_equal(slm_ckpt_list_params(slm_ckpt_path(dir, 5), &names, &nn), SLM_OK);
+    assert_int_equal(slm_ckpt_list_params(p5, &names, &nn), SLM_OK);
     assert_int_equal(nn, 2);
     assert_string_equal(names[0], "blk.0.attn_q.weight"); /* creation order */
     slm_ckpt_names_free(names, nn);
+    free(p5);
     slm_ckpt_state_free(&rs);
     slm_adamw_free(&w.opt);
     slm_adamw_free(&r.opt);
@@ -188,6 +190,17 @@ static void test_refusals(void **state) {
     w.L.n = 1;
     assert_int_equal(slm_ckpt_load_latest(dir, &w.L, NULL, NULL, NULL, &rs, &found), SLM_ERR_USAGE);
     w.L.n = 2;
+    /* stale temporaries of a killed writer are removed, checkpoints kept */
+    char stale[512];
+    snprintf(stale, sizeof stale, "%s/ckpt-9.h5.tmp.12345", dir);
+    FILE *f = fopen(stale, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(slm_ckpt_remove_stale_tmp(dir), 1);
+    assert_int_equal(access(stale, F_OK), -1);
+    char *p2 = slm_ckpt_path(dir, 2);
+    assert_int_equal(access(p2, F_OK), 0);
+    free(p2);
     /* empty directory: nothing found, OK */
     make_dir(dir, sizeof dir);
     assert_int_equal(slm_ckpt_load_latest(dir, &w.L, &w.opt, NULL, NULL, &rs, &found), SLM_OK);
