@@ -20,7 +20,6 @@
 #include "data/unicode.h"
 
 #define EMPTY_KEY UINT64_MAX
-#define CACHE_MAX_WORDS (1u << 20)
 
 static inline uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -213,25 +212,12 @@ static slm_status encode_word(slm_tok_session *s, const unsigned char *w, size_t
 }
 
 static slm_status encode_word_cached(slm_tok_session *s, const unsigned char *w, size_t n, slm_ivec *out) {
-    slm_status st;
-    int32_t idx = slm_strmap_find(&s->cache, (const char *)w, n);
-    if (idx >= 0) {
-        int32_t a = s->cache_start.v[idx], b = s->cache_start.v[idx + 1];
-        return slm_ivec_append(out, s->cache_ids.v + a, (size_t)(b - a));
-    }
+    slm_status st = SLM_OK;
+    if (slm_tok_cache_get(s, (const char *)w, n, out, &st)) return st;
     size_t before = out->n;
     if ((st = encode_word(s, w, n, out))) return st;
     if (n > 256) return SLM_OK; /* long words (whitespace runs, CJK text) are rarely repeated */
-    if (s->cache.n >= CACHE_MAX_WORDS) { /* bound memory: start over */
-        slm_strmap_free(&s->cache);
-        s->cache_ids.n = 0;
-        s->cache_start.n = 0;
-    }
-    if (s->cache_start.n == 0 && (st = slm_ivec_push(&s->cache_start, 0))) return st;
-    bool added;
-    if ((st = slm_strmap_add(&s->cache, (const char *)w, n, &idx, &added))) return st;
-    if ((st = slm_ivec_append(&s->cache_ids, out->v + before, out->n - before))) return st;
-    return slm_ivec_push(&s->cache_start, (int32_t)s->cache_ids.n);
+    return slm_tok_cache_put(s, (const char *)w, n, out->v + before, out->n - before);
 }
 
 slm_status slm_bpe_encode(slm_tok_session *s, const char *text, size_t len, slm_ivec *out) {

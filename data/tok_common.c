@@ -123,3 +123,31 @@ void slm_strmap_free(slm_strmap *m) {
     free(m->slot);
     memset(m, 0, sizeof *m);
 }
+
+/* ---- per-session cache: text piece -> ids ---- */
+
+#define CACHE_MAX_ENTRIES (1u << 20)
+
+bool slm_tok_cache_get(slm_tok_session *s, const char *key, size_t len, slm_ivec *out, slm_status *st) {
+    int32_t idx = slm_strmap_find(&s->cache, key, len);
+    if (idx < 0) return false;
+    int32_t a = s->cache_start.v[idx], b = s->cache_start.v[idx + 1];
+    *st = slm_ivec_append(out, s->cache_ids.v + a, (size_t)(b - a));
+    return true;
+}
+
+slm_status slm_tok_cache_put(slm_tok_session *s, const char *key, size_t len, const int32_t *ids, size_t n) {
+    slm_status st;
+    if (s->cache.n >= CACHE_MAX_ENTRIES) { /* bound memory: start over */
+        slm_strmap_free(&s->cache);
+        s->cache_ids.n = 0;
+        s->cache_start.n = 0;
+    }
+    if (s->cache_start.n == 0 && (st = slm_ivec_push(&s->cache_start, 0))) return st;
+    int32_t idx;
+    bool added;
+    if ((st = slm_strmap_add(&s->cache, key, len, &idx, &added))) return st;
+    if (!added) return SLM_OK;
+    if ((st = slm_ivec_append(&s->cache_ids, ids, n))) return st;
+    return slm_ivec_push(&s->cache_start, (int32_t)s->cache_ids.n);
+}

@@ -74,6 +74,7 @@ struct slm_tokenizer {
     int32_t byte_tok[256]; /* SPM byte fallback token of each byte (-1: none) */
     int32_t byte_sym[256]; /* BPE symbol of each byte's GPT-2 character */
     bool nl_barrier;       /* no token contains '\n' next to other text: chunks may split after '\n' */
+    bool ws_barrier;       /* SPM: '▁' only leads tokens (or fills them): merges stay within "▁*[^▁]*" */
     slm_bpe_merge *merges; /* (n_merge_slots) hash table */
     size_t n_merge_slots, n_merges;
     uint8_t merges_sha[32]; /* SHA-256 of the merge strings in rank order */
@@ -101,6 +102,11 @@ typedef struct slm_tok_session {
     slm_ivec cache_ids;
     slm_ivec cache_start; /* (cache.n + 1) */
 } slm_tok_session;
+
+/* Session cache of text piece -> ids: get appends the cached ids to out and
+ * returns true on a hit (*st: the append's status); put stores a piece. */
+bool slm_tok_cache_get(slm_tok_session *s, const char *key, size_t len, slm_ivec *out, slm_status *st);
+slm_status slm_tok_cache_put(slm_tok_session *s, const char *key, size_t len, const int32_t *ids, size_t n);
 
 /* SPM-encodes one raw text fragment (adding the '▁' prefix if prefix). */
 slm_status slm_spm_encode(slm_tok_session *s, const char *text, size_t len, bool prefix, slm_ivec *out);

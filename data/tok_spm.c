@@ -70,6 +70,69 @@ static slm_status grow(void **p, size_t *cap, size_t need, size_t elem) {
     return SLM_OK;
 }
 
+static inline bool is_ws(const char *b, const spm_sym *x) {
+    return x->n == 3 && !memcmp(b + x->off, "\xE2\x96\x81", 3);
+}
+
+/* Steps 3-4 on the symbols [a, e) of s->buf (their prev/next are relinked
+ * to the range). */
+static slm_status merge_range(slm_tok_session *s, spm_sym *sym, int32_t a, int32_t e, slm_ivec *out) {
+    const slm_tokenizer *t = s->t;
+    const char *b = s->buf;
+    slm_status st;
+    int32_t n = e - a;
+    for (int32_t i = a; i < e; i++) {
+        sym[i].prev = i - 1 >= a ? i - 1 : -1;
+        sym[i].next = i + 1 < e ? i + 1 : -1;
+    }
+    if ((st = grow(&s->heap, &s->heap_cap, (size_t)n * 2 + 2, sizeof(spm_bigram)))) return st;
+    spm_bigram *heap = s->heap;
+    size_t hn = 0;
+#define TRY_ADD(L, R)                                                                        \
+    do {                                                                                     \
+        int32_t l_ = (L), r_ = (R);                                                          \
+        if (l_ >= 0 && r_ >= 0) {                                                            \
+            uint32_t sz_ = sym[l_].n + sym[r_].n;                                            \
+            int32_t id_ = slm_strmap_find(&t->syms, b + sym[l_].off, sz_);                   \
+            if (id_ >= 0 && id_ < t->n_vocab) {                                              \
+                if (hn == s->heap_cap) {                                                     \
+                    if ((st = grow(&s->heap, &s->heap_cap, hn + 1, sizeof(spm_bigram))))     \
+                        return st;                                                           \
+                    heap = s->heap;                                                          \
+                }                                                                            \
+                heap_push(heap, &hn, (spm_bigram){t->scores[id_], l_, r_, sz_});             \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+    /* 3. merge by score */
+    for (int32_t i = a + 1; i < e; i++) TRY_ADD(i - 1, i);
+    while (hn > 0) {
+        spm_bigram bg = heap_pop(heap, &hn);
+        spm_sym *l = &sym[bg.left], *r = &sym[bg.right];
+        if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size) continue;
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = bg.left;
+        TRY_ADD(l->prev, bg.left);
+        TRY_ADD(bg.left, l->next);
+    }
+#undef TRY_ADD
+    /* 4. emit */
+    for (int32_t i = a; i != -1; i = sym[i].next) {
+        int32_t id = slm_strmap_find(&t->syms, b + sym[i].off, sym[i].n);
+        if (id >= 0 && id < t->n_vocab) {
+            if ((st = slm_ivec_push(out, id))) return st;
+            continue;
+        }
+        for (uint32_t j = 0; j < sym[i].n; j++) {
+            int32_t bt = t->byte_tok[(unsigned char)b[sym[i].off + j]];
+            if (bt >= 0 && (st = slm_ivec_push(out, bt))) return st;
+        }
+    }
+    return SLM_OK;
+}
+
 slm_status slm_spm_encode(slm_tok_session *s, const char *text, size_t len, bool prefix, slm_ivec *out) {
     const slm_tokenizer *t = s->t;
     slm_status st;
@@ -99,50 +162,22 @@ slm_status slm_spm_encode(slm_tok_session *s, const char *text, size_t len, bool
         sym[n].next = off == blen ? -1 : n + 1;
         n++;
     }
-    if ((st = grow(&s->heap, &s->heap_cap, (size_t)n * 2 + 2, sizeof(spm_bigram)))) return st;
-    spm_bigram *heap = s->heap;
-    size_t hn = 0;
-#define TRY_ADD(L, R)                                                                        \
-    do {                                                                                     \
-        int32_t l_ = (L), r_ = (R);                                                          \
-        if (l_ >= 0 && r_ >= 0) {                                                            \
-            uint32_t sz_ = sym[l_].n + sym[r_].n;                                            \
-            int32_t id_ = slm_strmap_find(&t->syms, b + sym[l_].off, sz_);                   \
-            if (id_ >= 0 && id_ < t->n_vocab) {                                              \
-                if (hn == s->heap_cap) {                                                     \
-                    if ((st = grow(&s->heap, &s->heap_cap, hn + 1, sizeof(spm_bigram))))     \
-                        return st;                                                           \
-                    heap = s->heap;                                                          \
-                }                                                                            \
-                heap_push(heap, &hn, (spm_bigram){t->scores[id_], l_, r_, sz_});             \
-            }                                                                                \
-        }                                                                                    \
-    } while (0)
-    /* 3. merge by score */
-    for (int32_t i = 1; i < n; i++) TRY_ADD(i - 1, i);
-    while (hn > 0) {
-        spm_bigram bg = heap_pop(heap, &hn);
-        spm_sym *l = &sym[bg.left], *r = &sym[bg.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size) continue;
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0) sym[r->next].prev = bg.left;
-        TRY_ADD(l->prev, bg.left);
-        TRY_ADD(bg.left, l->next);
-    }
-#undef TRY_ADD
-    /* 4. emit */
-    for (int32_t i = 0; i != -1; i = sym[i].next) {
-        int32_t id = slm_strmap_find(&t->syms, b + sym[i].off, sym[i].n);
-        if (id >= 0 && id < t->n_vocab) {
-            if ((st = slm_ivec_push(out, id))) return st;
-            continue;
+    if (!t->ws_barrier) return merge_range(s, sym, 0, n, out);
+    /* merges never cross a '▁' that follows another character: encode each
+     * "▁*[^▁]*" run on its own, through the session cache */
+    for (int32_t a = 0; a < n;) {
+        int32_t e = a;
+        while (e < n && is_ws(b, &sym[e])) e++;
+        while (e < n && !is_ws(b, &sym[e])) e++;
+        const char *key = b + sym[a].off;
+        size_t klen = sym[e - 1].off + sym[e - 1].n - sym[a].off;
+        if (!slm_tok_cache_get(s, key, klen, out, &st)) {
+            size_t before = out->n;
+            if ((st = merge_range(s, sym, a, e, out))) return st;
+            if (klen <= 256) st = slm_tok_cache_put(s, key, klen, out->v + before, out->n - before);
         }
-        for (uint32_t j = 0; j < sym[i].n; j++) {
-            int32_t bt = t->byte_tok[(unsigned char)b[sym[i].off + j]];
-            if (bt >= 0 && (st = slm_ivec_push(out, bt))) return st;
-        }
+        if (st) return st;
+        a = e;
     }
     return SLM_OK;
 }

@@ -290,6 +290,16 @@ slm_status slm_tokenizer_from_gguf(const slm_gguf *g, slm_tokenizer **out) {
         const char *w = slm_strmap_str(&t->syms, i, &l);
         if (l > 1 && memchr(w, '\n', l)) t->nl_barrier = false;
     }
+    /* SPM: does '▁' ever follow another character inside a token that is not all '▁'? */
+    t->ws_barrier = t->model == SLM_TOK_MODEL_SPM;
+    for (int32_t i = 0; i < t->n_vocab && t->ws_barrier; i++) {
+        size_t l;
+        const char *w = slm_strmap_str(&t->syms, i, &l);
+        bool inner = false, all_ws = l > 0 && l % 3 == 0;
+        for (size_t j = 1; j + 3 <= l && !inner; j++) inner = !memcmp(w + j, "\xE2\x96\x81", 3);
+        for (size_t j = 0; j + 3 <= l && all_ws; j += 3) all_ws = !memcmp(w + j, "\xE2\x96\x81", 3);
+        if (inner && !all_ws) t->ws_barrier = false;
+    }
     const char *ud[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
     for (size_t i = 0; i < 4; i++) {
         int32_t id = slm_strmap_find(&t->syms, ud[i], strlen(ud[i]));
