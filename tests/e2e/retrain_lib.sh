@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SLM=${SLM_BIN:-$ROOT/build/slm}
 export SLM
-RETRAIN="$ROOT/scripts/retrain.sh"
+RETRAIN=${SLM_RETRAIN:-$ROOT/scripts/retrain.sh} # override: mutation checks of the tests
 S="$ROOT/data/samples"
 T=$(mktemp -d /tmp/slm-retrain.XXXXXX)
 trap 'rm -rf "$T"' EXIT

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# retrain: the deploy directory never shows a partial file.  A poller checks
+# every visible file against its version's manifest (size + SHA-256) in a
+# loop while runs are SIGKILLed at random points (training, export,
+# quantization, evaluation, publishing); a final clean run must publish.
+RT_STEPS=2 source "$(dirname "$0")/retrain_lib.sh"
+cd "$T"
+sed -i 's/^KEEP = .*/KEEP = 50/' retrain.conf
+t0=$(date +%s%N)
+"$RETRAIN" retrain.conf >first.log 2>&1 || fail "first run: $(cat first.log)"
+dur_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+( while [ ! -e stop ]; do ( check_deploy deploy ) 2>>poll.err || echo bad >>poll.fail; done ) & poller=$!
+RANDOM=7
+for i in 1 2 3 4 5; do
+    sed -n "$((40 + i * 10)),$((49 + i * 10))p" "$ROOT/data/samples/support_chats.jsonl" >in/chats-k$i.jsonl
+    setsid "$RETRAIN" retrain.conf >>runs.log 2>&1 & pid=$!
+    ms=$(( RANDOM % dur_ms ))
+    sleep "$(awk -v m=$ms 'BEGIN { printf "%.3f", m / 1000 }')"
+    kill -KILL -- -$pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    echo "run $i killed after ${ms} ms (of ~${dur_ms})" >&2
+done
+"$RETRAIN" retrain.conf >last.log 2>&1 || fail "clean run after kills: $(cat last.log)"
+touch stop; wait $poller
+[ ! -e poll.fail ] || fail "poller saw a partial deploy directory: $(sort -u poll.err | head -5)"
+check_deploy deploy
+ls -A deploy | grep -q '^\.' && fail "staging leftovers after a clean run: $(ls -A deploy)"
+n=$(ls -d deploy/v* | wc -l)
+[ "$n" -ge 1 ] || fail "nothing published"
+echo "ok: $n versions, poller never saw a partial file"
