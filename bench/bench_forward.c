@@ -24,14 +24,18 @@
 #include "model/llama.h"
 
 /* FLOPs of one forward of T tokens: 2 per multiply-add of every matmul, plus
- * causal attention (q k^T and p v over T(T+1)/2 pairs per head). */
+ * causal attention (q k^T and p v over T(T+1)/2 pairs per head).  With
+ * last-position logits the last layer computes q/k/v for all T rows but
+ * attention, Wo and the FFN for the last row only (as llama.cpp does), and
+ * the output matmul for one row. */
 static double flops(const slm_llama_hparams *hp, int64_t T, bool all) {
     const double C = (double)hp->n_embd, Q = (double)(hp->n_head * hp->head_dim),
                  KV = (double)(hp->n_head_kv * hp->head_dim), F = (double)hp->n_ff,
                  V = (double)hp->n_vocab, t = (double)T;
-    double layer = 2 * t * (C * Q + 2 * C * KV + Q * C + 3 * C * F) +
-                   2.0 * 2.0 * (double)(hp->n_head * hp->head_dim) * t * (t + 1) / 2;
-    return (double)hp->n_layer * layer + 2 * C * V * (all ? t : 1);
+    const double qkv = 2 * C * (Q + 2 * KV), rest = 2 * (Q * C + 3 * C * F);
+    const double layer = t * (qkv + rest) + 2.0 * 2.0 * Q * t * (t + 1) / 2;
+    const double last = all ? layer : t * qkv + rest + 2.0 * 2.0 * Q * t;
+    return (double)(hp->n_layer - 1) * layer + last + 2 * C * V * (all ? t : 1);
 }
 
 static double sgemm_peak(void) {

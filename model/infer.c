@@ -136,6 +136,7 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
         s->pos[n] = (int32_t)(past + n % T);
     }
 
+    bool x_rows_are_last = T == 1; /* rows 0..B-1 of x hold the last positions */
     slm_embedding_forward(s->x, tokens, w->token_embd, N, C);
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const slm_llama_layer *L = &w->layers[l];
@@ -150,34 +151,54 @@ const float *slm_llama_infer_forward(slm_llama_infer *s, const int32_t *tokens, 
         }
         slm_rope_forward(s->q, s->pos, N, NH, hs, hp->rope_base); /* cached angle table */
         slm_rope_forward(s->k, s->pos, N, NKV, hs, hp->rope_base);
+        /* Last layer with last-position logits (llama.cpp does the same):
+         * only the last query of each sequence matters from here on, so
+         * attention runs for that query alone and the rest of the layer on
+         * B rows instead of B*T. */
+        const bool only_last = mode == SLM_LOGITS_LAST && l == hp->n_layer - 1 && T > 1;
+        const int64_t nr = only_last ? B : N;   /* rows after attention */
+        const int64_t tq = only_last ? 1 : T;   /* queries per sequence */
+        const float *qa = s->q;
+        if (only_last) { /* q rows (b, T-1) -> scratch (B, 1, NH, hs); g is free until the FFN */
+            for (int64_t b = 0; b < B; b++)
+                memcpy(s->g + b * Q, s->q + (b * T + T - 1) * Q, (size_t)Q * sizeof(float));
+            qa = s->g;
+        }
         if (cached) {
             slm_kvcache_store(&s->kv, l, s->k, s->v, T);
-            slm_attention_forward_kv(s->att, NULL, s->q, slm_kvcache_k(&s->kv, l),
-                                     slm_kvcache_v(&s->kv, l), B, T, past + T, s->p.n_kv, NH,
+            slm_attention_forward_kv(s->att, NULL, qa, slm_kvcache_k(&s->kv, l),
+                                     slm_kvcache_v(&s->kv, l), B, tq, past + T, s->p.n_kv, NH,
                                      NKV, hs);
+        } else if (only_last) {
+            slm_attention_forward_kv(s->att, NULL, qa, s->k, s->v, B, 1, T, T, NH, NKV, hs);
         } else {
             slm_attention_forward(s->att, NULL, s->q, s->k, s->v, B, T, NH, NKV, hs);
         }
-        slm_matmul_forward(s->x, s->att, L->wo, N, Q, C, 1.0f); /* residual */
-        slm_rmsnorm_forward(s->xn, NULL, s->x, L->ffn_norm, N, C, hp->rms_eps);
+        if (only_last) /* residual rows (b, T-1) -> rows b; b <= b*T+T-1, in order */
+            for (int64_t b = 0; b < B; b++)
+                memmove(s->x + b * C, s->x + (b * T + T - 1) * C, (size_t)C * sizeof(float));
+        slm_matmul_forward(s->x, s->att, L->wo, nr, Q, C, 1.0f); /* residual */
+        slm_rmsnorm_forward(s->xn, NULL, s->x, L->ffn_norm, nr, C, hp->rms_eps);
         if (gate_up_contiguous(L, C, F)) {
-            slm_matmul_forward(s->gu, s->xn, L->w_gate, N, C, 2 * F, 0.0f);
-            swiglu_fused(s->g, s->gu, N, F);
+            slm_matmul_forward(s->gu, s->xn, L->w_gate, nr, C, 2 * F, 0.0f);
+            swiglu_fused(s->g, s->gu, nr, F);
         } else {
-            slm_matmul_forward(s->g, s->xn, L->w_gate, N, C, F, 0.0f);
-            slm_matmul_forward(s->u, s->xn, L->w_up, N, C, F, 0.0f);
-            slm_swiglu_forward(s->g, s->g, s->u, N, F);
+            slm_matmul_forward(s->g, s->xn, L->w_gate, nr, C, F, 0.0f);
+            slm_matmul_forward(s->u, s->xn, L->w_up, nr, C, F, 0.0f);
+            slm_swiglu_forward(s->g, s->g, s->u, nr, F);
         }
-        slm_matmul_forward(s->x, s->g, L->w_down, N, F, C, 1.0f); /* residual */
+        slm_matmul_forward(s->x, s->g, L->w_down, nr, F, C, 1.0f); /* residual */
+        if (only_last) x_rows_are_last = true;
     }
     if (cached) s->kv.n_past += T;
     if (mode == SLM_LOGITS_ALL) {
         slm_rmsnorm_forward(s->xn, NULL, s->x, w->output_norm, N, C, hp->rms_eps);
         slm_matmul_forward(s->logits, s->xn, w->output, N, C, V, 0.0f);
     } else {
-        for (int64_t b = 0; b < B; b++)
-            memcpy(s->xn + b * C, s->x + (b * T + T - 1) * C, (size_t)C * sizeof(float));
-        slm_rmsnorm_forward(s->last, NULL, s->xn, w->output_norm, B, C, hp->rms_eps);
+        if (!x_rows_are_last)
+            for (int64_t b = 0; b < B; b++)
+                memmove(s->x + b * C, s->x + (b * T + T - 1) * C, (size_t)C * sizeof(float));
+        slm_rmsnorm_forward(s->last, NULL, s->x, w->output_norm, B, C, hp->rms_eps);
         slm_matmul_forward(s->logits, s->last, w->output, B, C, V, 0.0f);
     }
     return s->logits;

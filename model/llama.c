@@ -240,9 +240,36 @@ slm_status slm_llama_dequantize(const char *path, const slm_gguf_tensor *t, floa
     }
 }
 
+/* Tensors slm's Llama does not use (e.g. rope_freqs of Llama 3.1 scaling)
+ * and RoPE scaling keys: the model would run, but not as llama.cpp runs it. */
+static void warn_unused(const slm_gguf *g, const slm_llama_weights *w) {
+    const char *path = slm_gguf_path(g);
+    const int64_t nt = slm_llama_n_tensors(w);
+    for (int64_t i = 0; i < slm_gguf_n_tensors(g); i++) {
+        const char *name = slm_gguf_tensor_at(g, i)->name;
+        bool used = false;
+        for (int64_t j = 0; j < nt && !used; j++) {
+            slm_llama_tensor_ref r;
+            slm_llama_tensor(w, j, &r);
+            used = !strcmp(r.name, name);
+        }
+        if (!used)
+            slm_log_warn("%s: tensor '%s' is not part of slm's Llama and is ignored; logits "
+                         "may differ from llama.cpp's", path, name);
+    }
+    const char *st;
+    uint64_t len;
+    if (slm_gguf_find_key(g, "llama.rope.scaling.type") >= 0 &&
+        slm_gguf_get_str(g, "llama.rope.scaling.type", false, &st, &len) == SLM_OK &&
+        !(len == 4 && !memcmp(st, "none", 4)))
+        slm_log_warn("%s: llama.rope.scaling.type = '%.*s' is not implemented (plain RoPE is "
+                     "used); logits may differ from llama.cpp's", path, (int)(len > 32 ? 32 : len), st);
+}
+
 slm_status slm_llama_weights_load(const slm_gguf *g, slm_llama_weights *w) {
     const char *path = slm_gguf_path(g);
     const int64_t nt = slm_llama_n_tensors(w);
+    warn_unused(g, w);
     for (int64_t i = 0; i < nt; i++) {
         slm_llama_tensor_ref r;
         slm_llama_tensor(w, i, &r);

@@ -148,6 +148,17 @@ static void test_kv_cache(void **state) {
     if (!(md <= CACHE_TOL * mx)) fail_msg("kv cache decode max abs diff %.3g (max |logit| %.3g)", md, mx);
     slm_llama_infer_reset(s);
     assert_int_equal(slm_llama_infer_n_past(s), 0);
+    /* again with last-position logits for the prompt (the last layer then
+     * runs on the last row only) and two tokens per later call */
+    double md2 = 0;
+    lg = slm_llama_infer_forward(s, tok, P, SLM_LOGITS_LAST);
+    for (int64_t i = 0; i < V; i++) md2 = fmax(md2, fabs(lg[i] - ref[(P - 1) * V + i]));
+    for (int64_t t = P; t + 2 <= T; t += 2) {
+        lg = slm_llama_infer_forward(s, tok + t, 2, SLM_LOGITS_LAST);
+        for (int64_t i = 0; i < V; i++) md2 = fmax(md2, fabs(lg[i] - ref[(t + 1) * V + i]));
+    }
+    if (!(md2 <= CACHE_TOL * mx)) fail_msg("kv cache, last-only: max abs diff %.3g", md2);
+    slm_llama_infer_reset(s);
     slm_llama_infer_free(s);
     slm_free(ref);
     slm_llama_weights_free(&w);
