@@ -4,10 +4,12 @@
  *         llama.cpp LoRA adapter GGUF (model/lora.h).
  * Metadata (general.*, tokenizer.*) comes from the base model (pretrain: the
  * vocabulary GGUF); its SHA-256 must be the one recorded in the checkpoint. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -158,6 +160,12 @@ int slm_cmd_export(int argc, char **argv) {
         goto done;
     }
     char fp[65];
+    if (access(base, R_OK) != 0) {
+        slm_log_error("export: %s '%s' named in %s is not readable (%s); pass it with --base",
+                      pre ? "vocabulary" : "base model", base, path, strerror(errno));
+        st = SLM_ERR_USAGE;
+        goto done;
+    }
     if ((st = slm_file_sha256(base, fp)) != SLM_OK) goto done;
     if (strcmp(fp, s.fingerprint)) {
         slm_log_error("export: %s has SHA-256 %s but %s was trained from a file with %s; "

@@ -34,6 +34,15 @@ static int attr_i64(hid_t loc, const char *name, int64_t v) {
     return rc;
 }
 
+static int attr_f64(hid_t loc, const char *name, double v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 ? -1 : (int)H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
 static int attr_str(hid_t loc, const char *name, const char *v) {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
@@ -173,6 +182,7 @@ slm_status slm_ckpt_write(const char *path, const slm_ckpt_state *s,
     bad |= attr_i64(f, "adam_t", opt ? opt->t : 0) < 0;
     bad |= attr_i64(f, "epoch", s->epoch) < 0;
     bad |= attr_i64(f, "cursor", s->cursor) < 0;
+    bad |= attr_f64(f, "elapsed", s->elapsed) < 0;
     bad |= attr_i64(f, "n_tensors", params->n) < 0;
     bad |= attr_str(f, "mode", s->mode) < 0;
     bad |= attr_str(f, "base_fingerprint", s->fingerprint) < 0;
@@ -260,6 +270,11 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
         st = SLM_ERR_FORMAT;
     } else {
         snprintf(s->mode, sizeof s->mode, "%s", mode);
+        if (H5Aexists(f, "elapsed") > 0) {
+            hid_t a = H5Aopen(f, "elapsed", H5P_DEFAULT);
+            if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &s->elapsed) < 0) s->elapsed = 0;
+            if (a >= 0) H5Aclose(a);
+        }
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp);
         hid_t d = H5Dopen2(f, "rng", H5P_DEFAULT);
         if (d < 0 || H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {

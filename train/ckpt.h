@@ -4,7 +4,7 @@
  * and deflate-compressed):
  *   /                attributes: format = "slm.checkpoint" (string),
  *                    format_version = 1, step, tokens_seen, adam_t, epoch,
- *                    cursor (int64), mode, base_fingerprint, config,
+ *                    cursor (int64), elapsed (float64, seconds), mode, base_fingerprint, config,
  *                    slm_version (strings), n_tensors (int64)
  *   /rng             uint64 [4]       xoshiro256** state (dropout stream)
  *   /params/<name>   float32 [ne1, ne0] or [ne0]  trainable tensor by GGUF name
@@ -33,6 +33,7 @@ typedef struct {
     int64_t step;
     int64_t tokens_seen;
     int64_t epoch, cursor; /* data cursor */
+    double elapsed;        /* training seconds before this checkpoint, over all resumes */
     slm_rng rng;
     char mode[16];
     char fingerprint[65];

@@ -160,9 +160,9 @@ static void progress(const slm_trainer_params *p, bool tty, int64_t step, int64_
 
 static slm_status save(const slm_trainer_params *p, const slm_param_list *params,
                        const slm_adamw *opt, int64_t step, int64_t tokens, int64_t epoch,
-                       int64_t cursor, const slm_rng *rng) {
+                       int64_t cursor, const slm_rng *rng, double elapsed) {
     slm_ckpt_state s = {.step = step, .tokens_seen = tokens, .epoch = epoch, .cursor = cursor,
-                        .rng = *rng, .config = (char *)p->config_text};
+                        .rng = *rng, .elapsed = elapsed, .config = (char *)p->config_text};
     snprintf(s.mode, sizeof s.mode, "%s", p->mode ? p->mode : "");
     snprintf(s.fingerprint, sizeof s.fingerprint, "%s", p->fingerprint ? p->fingerprint : "");
     return slm_ckpt_save(p->dir, p->keep, &s, params, opt);
@@ -190,6 +190,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     if (st != SLM_OK) goto done;
 
     int64_t step = 0, tokens = 0, epoch = 0, cursor = 0;
+    double elapsed0 = 0; /* seconds trained before this process (from the checkpoint) */
     slm_rng rng; /* dropout stream */
     slm_rng_seed(&rng, p->seed * 0x2545f4914f6cdd1dULL + 7);
     if (p->dir) {
@@ -203,6 +204,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
             epoch = s.epoch;
             cursor = s.cursor;
             rng = s.rng;
+            elapsed0 = s.elapsed;
             slm_ckpt_state_free(&s);
             slm_log_info("resuming from step %lld of %lld (%s)", (long long)step,
                          (long long)p->steps, p->dir);
@@ -271,7 +273,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
         }
         const double t1 = slm_time_sec();
         const double tps = (double)step_tokens / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9);
-        const double elapsed = t1 - t_start;
+        const double elapsed = elapsed0 + (t1 - t_start);
         if (step % p->log_every == 0 || last || isfinite(val)) {
             if (mf) {
                 json_t *j = json_pack("{s:I, s:f, s:o, s:f, s:f, s:f, s:f, s:I}", "step",
@@ -286,11 +288,11 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
                 json_decref(j);
             }
             if (p->progress) progress(p, tty, step, res->start_step, step_loss, last_val, tps,
-                                      elapsed);
+                                      t1 - t_start);
         }
         stopped = p->stop && *p->stop;
         if (p->dir && (last || stopped || (p->ckpt_every > 0 && step % p->ckpt_every == 0))) {
-            if ((st = save(p, params, &opt, step, tokens, epoch, cursor, &rng)) != SLM_OK)
+            if ((st = save(p, params, &opt, step, tokens, epoch, cursor, &rng, elapsed)) != SLM_OK)
                 goto done;
         }
         if (stopped) {

@@ -44,7 +44,8 @@ static void make_dir(char *dir, size_t cap) {
 
 static slm_ckpt_state state_at(int64_t step) {
     slm_ckpt_state s = {.step = step, .tokens_seen = step * 100, .epoch = 1, .cursor = step % 7,
-                        .mode = "full", .fingerprint = "abc", .config = "[train]\nsteps = 9\n"};
+                        .mode = "full", .fingerprint = "abc", .config = "[train]\nsteps = 9\n",
+                        .elapsed = 1.5 * (double)step};
     slm_rng_seed(&s.rng, (uint64_t)step);
     return s;
 }
@@ -66,6 +67,7 @@ static void test_roundtrip_exact(void **state) {
     assert_int_equal(rs.step, 5);
     assert_int_equal(rs.tokens_seen, 500);
     assert_int_equal(rs.cursor, 5);
+    assert_true(rs.elapsed == 7.5);
     assert_string_equal(rs.mode, "full");
     assert_string_equal(rs.fingerprint, "abc");
     assert_string_equal(rs.config, s.config);

@@ -240,7 +240,13 @@ static void test_resume_bit_identical(void **state) {
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir_b);
     assert_int_equal(slm_read_file(path, &txt, &len), SLM_OK);
     int64_t expect = 1;
+    double last_elapsed = -1;
     for (char *l = txt; *l; expect++) {
+        const char *e = strstr(l, "\"elapsed\":");
+        assert_non_null(e);
+        double el = strtod(e + 10, NULL);
+        assert_true(el >= last_elapsed); /* carried over the resumes */
+        last_elapsed = el;
         long long s = -1;
         assert_int_equal(sscanf(l, "{\"step\":%lld,", &s), 1);
         assert_int_equal(s, expect);
