@@ -6,7 +6,9 @@
 #  2. dump size per token for k = 8, 32, 128 in float16/float32 with
 #     deflate + shuffle, deflate only, none (bench/dump_size rewrites the
 #     k = 128 dump with slm's writer); anchor: DistillKit ~300 B/token at k = 128;
-#  3. KD overhead: `slm distill` vs `slm train` steps/s on the same ~15M
+#  3. the fused KD loss kernel vs the fused CE kernel on the same logits
+#     (bench/kd_kernel: N = 1024, V = 32000, min of interleaved runs);
+#  4. KD overhead: `slm distill` vs `slm train` steps/s on the same ~15M
 #     student (dim 288, 6 layers, ffn 768, V = 32000), full and LoRA r = 16,
 #     T = 256, batch 4, same data (the dump above, k = 128).
 # Caveats: a random-weight teacher (its top-k are less repetitive than a
@@ -21,7 +23,7 @@ SEQS=${SEQS:-8}
 STEPS=${STEPS:-4}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 [ -n "$SLM_SHARED" ] || { echo "skip: SLM_SHARED empty (needs the llama-spm vocabulary)"; exit 0; }
-for t in tools/mkmodel bench/dump_size; do
+for t in tools/mkmodel bench/dump_size bench/kd_kernel; do
     [ -x "$BUILD/$t" ] || make -s BUILD="$BUILD" "$BUILD/$t" >/dev/null || { echo "cannot build $t"; exit 1; }
 done
 W=$(mktemp -d /tmp/slm_bench_distill.XXXXXX)
@@ -43,6 +45,10 @@ echo
 echo "== dump size per token (T=256, $SEQS sequences; entries = /topk_ids + /topk_logprobs)"
 mkdir -p "$W/sizes"
 "$BUILD/bench/dump_size" "$W/k128.h5" "$W/sizes" 8,32,128 || exit 1
+
+echo
+echo "== loss kernels (forward + backward into dlogits)"
+"$BUILD/bench/kd_kernel" 5 || exit 1
 
 echo
 echo "== KD overhead: slm distill vs slm train, ~15M student, T=256, batch 4, $STEPS steps"

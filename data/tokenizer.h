@@ -8,6 +8,11 @@
  *   st = slm_tokenizer_from_gguf(g, &tok);
  *   st = slm_tokenizer_encode(tok, text, len, true, false, &ids, &n);  // free(ids)
  *   slm_tokenizer_free(tok);
+ *
+ * The tokenizer copies what it needs: g may be closed after from_gguf.  A
+ * tokenizer is read-only after loading and may be shared by threads (each
+ * encoding thread with its own session, or through encode/encode_mt).
+ * Details, llama.cpp compatibility notes and tests: docs/tokenizers.md.
  */
 #ifndef SLM_DATA_TOKENIZER_H
 #define SLM_DATA_TOKENIZER_H
@@ -38,8 +43,10 @@ bool slm_tokenizer_is_control(const slm_tokenizer *t, int32_t id);
 slm_status slm_tokenizer_encode(const slm_tokenizer *t, const char *text, size_t len,
                                 bool add_bos, bool parse_special, int32_t **ids,
                                 size_t *n_ids);
-/* Appends the bytes of token id to buf (grown as needed, NUL-terminated).
- * Control tokens render as nothing unless render_special. */
+/* Text of ids into a new NUL-terminated *buf (caller frees), *len bytes.
+ * Control tokens render as nothing unless render_special; SPM drops the
+ * prefix space of the first text token.  No clean-up of spaces, so
+ * decode(encode(text)) == text (see docs/tokenizers.md). */
 slm_status slm_tokenizer_decode(const slm_tokenizer *t, const int32_t *ids, size_t n,
                                 bool render_special, char **buf, size_t *len);
 

@@ -72,25 +72,29 @@ static bool teacher_buckets(double *logp, const int32_t *ids, const float *lp,
 }
 
 /* One row.  scratch: slot (V) int32 filled with -1 on entry and exit;
- * bk (3 * (K + 1)) doubles.  Returns the row loss, fills *kd and *ce. */
+ * bk (4 * (K + 1)) doubles.  Returns the row loss, fills *kd and *ce.
+ * Two passes over the vocabulary: sums (S1 = sum exp(z - m), ST = sum
+ * exp((z - m)/T), Stail over non-entries), then the gradient, whose per-id
+ * term is a per-bucket constant for the K entries and s_j * tail_coef for
+ * the rest, so the second pass costs one or two expf per id like CE's. */
 static double kd_row(float *drow, const float *z, int32_t target, const int32_t *ids,
                      const float *lp, const uint16_t *cnt, int64_t K, int64_t sample_n,
                      const slm_kd_params *p, int64_t V, double coef, int32_t *slot, double *bk,
                      double *kd_out, double *ce_out) {
-    double *logp = bk, *logs = bk + (K + 1), *sb = bk + 2 * (K + 1);
+    double *logp = bk, *logs = bk + (K + 1), *sb = bk + 2 * (K + 1), *gb = bk + 3 * (K + 1);
     const double T = p->temperature, invT = 1.0 / T;
-    const bool sample = cnt != NULL;
+    const float invTf = (float)invT;
+    const bool sample = cnt != NULL, t1 = T == 1.0;
     bool tail = teacher_buckets(logp, ids, lp, cnt, K, sample_n, p, V);
     for (int64_t i = 0; i < K; i++)
         if (ids[i] >= 0) slot[ids[i]] = (int32_t)i;
 
-    /* student: S1 = sum exp(z - m), ST = sum exp((z - m)/T), Stail over non-entries */
     float m = -INFINITY;
     for (int64_t j = 0; j < V; j++) m = z[j] > m ? z[j] : m;
     double S1 = 0, ST = 0, Stail = 0;
     for (int64_t j = 0; j < V; j++) {
-        double d = (double)z[j] - m;
-        double e1 = exp(d), eT = T == 1.0 ? e1 : exp(d * invT);
+        float d = z[j] - m;
+        float e1 = expf(d), eT = t1 ? e1 : expf(d * invTf);
         S1 += e1;
         ST += eT;
         if (slot[j] < 0) Stail += eT;
@@ -99,10 +103,10 @@ static double kd_row(float *drow, const float *z, int32_t target, const int32_t 
     /* bucket log-probs of the student (renormalised: over the entries only) */
     double lnorm = lST;
     if (p->renormalize) {
-        double mk = -INFINITY, s = 0;
+        double mk = -INFINITY, sum = 0;
         for (int64_t i = 0; i < K; i++) mk = fmax(mk, ((double)z[ids[i]] - m) * invT);
-        for (int64_t i = 0; i < K; i++) s += exp(((double)z[ids[i]] - m) * invT - mk);
-        lnorm = mk + log(s);
+        for (int64_t i = 0; i < K; i++) sum += exp(((double)z[ids[i]] - m) * invT - mk);
+        lnorm = mk + log(sum);
     }
     for (int64_t i = 0; i < K; i++) {
         logs[i] = ids[i] >= 0 ? ((double)z[ids[i]] - m) * invT - lnorm : -INFINITY;
@@ -111,17 +115,23 @@ static double kd_row(float *drow, const float *z, int32_t target, const int32_t 
     logs[K] = tail && Stail > 0 ? log(Stail) - lST : -INFINITY;
     sb[K] = tail ? Stail / ST : 0;
 
-    /* divergence over the buckets; 0 log 0 = 0 */
-    double D = 0, gbar = 0;
+    /* divergence over the buckets (0 log 0 = 0) and the per-bucket gradients
+     * gb[i] (entries) and tail_coef (times s_j for every other id) */
+    double D = 0, gbar = 0, tail_coef = 0;
     if (p->direction == SLM_KD_FORWARD) {
-        for (int64_t i = 0; i <= K; i++) {
-            if (i == K && !tail) break;
+        for (int64_t i = 0; i < K; i++) {
+            double pi = sample ? (cnt[i] ? (double)cnt[i] / (double)sample_n : 0) : exp(logp[i]);
             if (sample) {
-                if (i < K && cnt[i]) D += exp(logp[i]) * ((double)lp[i] - logs[i]);
+                if (cnt[i]) D += pi * ((double)lp[i] - logs[i]);
             } else if (logp[i] > -INFINITY) {
-                D += exp(logp[i]) * (logp[i] - logs[i]);
+                D += pi * (logp[i] - logs[i]);
             }
+            gb[i] = sb[i] - pi; /* (1/T) s_j (1 - p_b / s_b) for a one-id bucket */
         }
+        if (tail && logp[K] > -INFINITY) D += exp(logp[K]) * (logp[K] - logs[K]);
+        /* s_j (1 - p_tail / s_tail); renormalised: 0; no tail bucket: ids never
+         * drawn (sample mode) have target 0, so s_j */
+        tail_coef = p->renormalize ? 0 : tail ? (sb[K] > 0 ? 1.0 - exp(logp[K]) / sb[K] : 0) : 1;
     } else {
         for (int64_t i = 0; i <= K; i++) {
             if ((i == K && !tail) || sb[i] == 0) continue;
@@ -129,6 +139,8 @@ static double kd_row(float *drow, const float *z, int32_t target, const int32_t 
             D += sb[i] * g;
             gbar += sb[i] * g;
         }
+        for (int64_t i = 0; i < K; i++) gb[i] = sb[i] > 0 ? sb[i] * (logs[i] - logp[i] - gbar) : 0;
+        tail_coef = tail && Stail > 0 ? logs[K] - logp[K] - gbar : 0;
     }
     double ce = target >= 0 ? (double)m + lS1 - (double)z[target] : 0;
     *kd_out = D;
@@ -136,35 +148,17 @@ static double kd_row(float *drow, const float *z, int32_t target, const int32_t 
     double loss = p->alpha * T * T * D + (1.0 - p->alpha) * ce;
 
     if (drow) {
-        const double ckd = coef * p->alpha * T * T * invT;
-        const double cce = target >= 0 ? coef * (1.0 - p->alpha) : 0; /* no label, no CE */
-        const double ptail = tail ? exp(logp[K]) : 0;
+        const float ckd = (float)(coef * p->alpha * T * T * invT);
+        const float cce = target >= 0 ? (float)(coef * (1.0 - p->alpha)) : 0; /* no label, no CE */
+        const float lS1f = (float)lS1, lSTf = (float)lST, tcf = (float)tail_coef;
+        const bool need_s = !t1 && tcf != 0;
         for (int64_t j = 0; j < V; j++) {
-            double d = (double)z[j] - m;
-            double q = exp(d - lS1);                       /* softmax(z)_j */
-            double s = T == 1.0 ? q : exp(d * invT - lST); /* softmax(z/T)_j */
+            float d = z[j] - m;
+            float q = expf(d - lS1f);                              /* softmax(z)_j */
+            float sj = t1 ? q : need_s ? expf(d * invTf - lSTf) : 0; /* softmax(z/T)_j */
             int32_t b = slot[j];
-            double gkd;
-            if (p->direction == SLM_KD_FORWARD) {
-                if (b >= 0) {
-                    double pb = sample ? (double)cnt[b] / (double)sample_n : exp(logp[b]);
-                    double sj = p->renormalize ? sb[b] : s;
-                    gkd = sj - pb;
-                } else if (p->renormalize) {
-                    gkd = 0;
-                } else if (tail) {
-                    /* s_j (1 - p_tail / s_tail), s_j / s_tail = exp(d/T) / Stail */
-                    gkd = s - (Stail > 0 ? ptail * exp(d * invT) / Stail : 0);
-                } else {
-                    gkd = s; /* sample mode: ids never drawn have target 0 */
-                }
-            } else {
-                if (b >= 0) gkd = sb[b] * (logs[b] - logp[b] - gbar);
-                else if (tail && Stail > 0) gkd = s * (logs[K] - logp[K] - gbar);
-                else gkd = 0;
-            }
-            double g = ckd * gkd + cce * (q - (j == target ? 1.0 : 0.0));
-            drow[j] = (float)g; /* z[j] (possibly aliased) was read above */
+            float gkd = b >= 0 ? (float)gb[b] : sj * tcf;
+            drow[j] = ckd * gkd + cce * (q - (j == target ? 1.0f : 0.0f));
         }
     }
     for (int64_t i = 0; i < K; i++)
@@ -188,7 +182,7 @@ double slm_kd_forward_backward(float *dlogits, float *losses, const float *logit
     int nth = omp_get_max_threads();
     double *row = slm_calloc((size_t)N * 3 + 1, sizeof(double)); /* loss, kd, ce per row */
     int32_t *slots = slm_alloc((size_t)nth * (size_t)V * sizeof(int32_t));
-    double *bks = slm_alloc((size_t)nth * (size_t)(3 * (K + 1)) * sizeof(double));
+    double *bks = slm_alloc((size_t)nth * (size_t)(4 * (K + 1)) * sizeof(double));
     SLM_ASSERT(row && slots && bks); /* small scratch; out of memory here is fatal */
     memset(slots, 0xff, (size_t)nth * (size_t)V * sizeof(int32_t)); /* all -1 */
 #pragma omp parallel for schedule(dynamic, 4)
@@ -202,7 +196,7 @@ double slm_kd_forward_backward(float *dlogits, float *losses, const float *logit
         row[3 * n] = kd_row(drow, logits + n * V, targets[n], teacher->ids + n * K,
                             teacher->logprobs + n * K, teacher->counts ? teacher->counts + n * K : NULL,
                             K, teacher->sample_n, p, V, coef, slots + (size_t)tid * V,
-                            bks + (size_t)tid * 3 * (K + 1), &row[3 * n + 1], &row[3 * n + 2]);
+                            bks + (size_t)tid * 4 * (K + 1), &row[3 * n + 1], &row[3 * n + 2]);
     }
     double sl = 0, sk = 0, sc = 0; /* fixed row order: repeatable for any thread count */
     for (int64_t n = 0; n < N; n++) {

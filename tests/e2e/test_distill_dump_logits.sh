@@ -7,6 +7,8 @@
 #    top-k ids and log-probs within LP_TOL, and the same teacher fingerprint;
 #  - resume: a partial of 3 sequences continued to 6 equals a straight run;
 #  - --sample mode validates (counts sum to N);
+#  - --lora: the teacher base + a LoRA adapter (2 `slm train` LoRA steps,
+#    `slm export --adapter`) dumps the same as the merged model;
 #  - a dataset of another vocabulary is refused with exit 2.
 set -u
 cd "$(dirname "$0")/../.."
@@ -73,6 +75,43 @@ PY
 import h5py, numpy as np, sys
 f = h5py.File('$tmp/s.h5'); c = f['sample_counts'][...].astype(int)
 assert (c.sum(-1) == 16).all(); print('sample counts sum to 16 everywhere')" || fail "sample counts"
+
+# --lora A.gguf == the merged model
+cat > "$tmp/lora.ini" <<INI
+[model]
+mode = lora
+base = $tmp/t.gguf
+[lora]
+rank = 4
+alpha = 8
+[data]
+train = $tmp/data.h5
+seq_len = 32
+batch = 2
+[optim]
+lr = 0.05
+[train]
+steps = 2
+eval_every = 100
+eval_batches = 0
+ckpt_every = 100
+threads = 2
+INI
+"$SLM" train --config "$tmp/lora.ini" --quiet --out "$tmp/lr" 2>/dev/null || fail "lora train"
+"$SLM" export --ckpt "$tmp/lr" --adapter --out "$tmp/adapter.gguf" 2>/dev/null || fail "export adapter"
+"$SLM" export --ckpt "$tmp/lr" --out "$tmp/merged.gguf" 2>/dev/null || fail "export merged"
+"$SLM" dump-logits "${common[@]}" --lora "$tmp/adapter.gguf" --max-seqs 2 --dtype f32 --out "$tmp/l1.h5" 2>/dev/null || fail "dump --lora"
+"$SLM" dump-logits "${common[@]}" --teacher "$tmp/merged.gguf" --max-seqs 2 --dtype f32 --out "$tmp/l2.h5" 2>/dev/null || fail "dump merged"
+"$SLM_PYTHON" - "$tmp/l1.h5" "$tmp/l2.h5" "$tmp/full.h5" <<'PY' || fail "--lora dump differs from the merged model's"
+import sys, h5py, numpy as np
+a, b, base = (h5py.File(p) for p in sys.argv[1:4])
+la, lb = a["topk_logprobs"][...], b["topk_logprobs"][...]
+d = np.abs(la - lb).max(); moved = np.abs(la - base["topk_logprobs"][:2]).max()
+print(f"--lora vs merged: ids agree {(a['topk_ids'][...] == b['topk_ids'][...]).mean():.4f}, "
+      f"max |log-prob diff| {d:.1e}; the adapter moved log-probs by up to {moved:.2e}")
+assert d < 1e-4 and moved > 1e-3
+assert a.attrs["teacher_fingerprint"] != base.attrs["teacher_fingerprint"]
+PY
 
 # a dataset made with another vocabulary is refused
 "$SLM" data prepare --vocab "$V/ggml-vocab-gpt-2.gguf" --input "$tmp/text.txt" --out "$tmp/g.h5" \
