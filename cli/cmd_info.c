@@ -60,7 +60,13 @@ static void token_text(const slm_gguf *g, uint32_t id, char *buf, size_t cap) {
         return;
     uint64_t len;
     const char *s = slm_gguf_arr_str(g, k, id, &len);
-    snprintf(buf, cap, " '%.*s'", (int)(len < 40 ? len : 40), s);
+    size_t n = (size_t)snprintf(buf, cap, " '");
+    for (uint64_t i = 0; i < len && i < 40 && n + 8 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        n += (size_t)(ch < 0x20 || ch == 0x7f ? snprintf(buf + n, cap - n, "\\x%02x", ch)
+                                                : snprintf(buf + n, cap - n, "%c", ch));
+    }
+    snprintf(buf + n, cap - n, "'");
 }
 
 static uint64_t arr_len(const slm_gguf *g, const char *key) {

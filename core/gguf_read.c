@@ -142,6 +142,7 @@ static slm_status parse_kv(cursor *c, slm_gguf *g, int64_t i) {
     uint64_t klen;
     slm_status st = rd_str(c, fmt(f, "key[%" PRId64 "]", i), &key, &klen);
     if (st != SLM_OK) return st;
+    if (klen == 0) return refuse(c->path, f, "an empty key", "a non-empty key (llama.cpp refuses empty keys)");
     if (has_nul(key, klen))
         return refuse(c->path, f, "a NUL byte inside the key", "a key without NUL bytes");
     if (!(kv->key = dup_n(key, klen))) return SLM_ERR_NOMEM;

@@ -65,6 +65,11 @@ static int64_t find_kv(const slm_gguf_writer *w, const char *key) {
 static slm_status set_blob(slm_gguf_writer *w, const char *key, slm_gguf_type type, uint8_t *blob,
                            size_t len) {
     if (!blob) return SLM_ERR_NOMEM;
+    if (!key[0]) {
+        free(blob);
+        slm_log_error("gguf writer: found an empty key, expected a non-empty key (llama.cpp refuses them)");
+        return SLM_ERR_USAGE;
+    }
     int64_t i = find_kv(w, key);
     if (i >= 0) {
         free(w->kv[i].blob);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults while writing a GGUF (core/gguf writer over core/fileio): file size
 # limit (EFBIG via ulimit -f), a failing tensor producer, NaN data, an
-# unwritable directory, and SIGKILL in the middle of a write.  Each time: exit
+# unwritable directory, SIGKILL in the middle of a write, and ENOSPC, EDQUOT,
+# EIO, short writes, fsync and rename failures injected by an LD_PRELOAD shim.  Each time: exit
 # code 1, an error naming the file (and errno where there is one), the
 # previous file intact, and no temporary left beside it (except after
 # SIGKILL, where nothing can clean up: the stale temporary is reported).
@@ -54,7 +55,31 @@ cmp -s "$out" "$tmp/prev.gguf" || fail "previous file changed by a killed write"
 "$SLM" info "$out" >/dev/null || fail "file unreadable after a killed write"
 ls "$out".tmp.* >/dev/null 2>&1 && echo "note: a killed write leaves its temporary ($(ls "$out".tmp.* | xargs -n1 basename)); nothing removes stale temporaries yet"
 
-# 6. a good write replaces the file completely
+# 6. I/O errors from libc, injected with an LD_PRELOAD shim (tests/fault/shim.c)
+shim="$BUILD/fault/shim.so"
+mkdir -p "$BUILD/fault"
+if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
+    ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
+fi
+rm -f "$out".tmp.*
+#  op     after errno  short  expected message
+cases=("fwrite 3 ENOSPC 0 cannot write '$out': No space left on device"
+       "fwrite 2 EIO    1 cannot write '$out': Input/output error"
+       "fwrite 0 EDQUOT 0 cannot write '$out': Disk quota exceeded"
+       "fsync  0 EIO    0 cannot write '$out': Input/output error"
+       "fsync  1 EIO    0 cannot fsync '$out.tmp."
+       "rename 0 EXDEV  0 cannot rename '$out.tmp.")
+for c in "${cases[@]}"; do
+    read -r op after err short msg <<< "$c"
+    SLM_FAULT_OP=$op SLM_FAULT_AFTER=$after SLM_FAULT_ERRNO=$err SLM_FAULT_SHORT=$short LD_PRELOAD="$shim" \
+        "$T" "$out" big 3 2> "$tmp/err"; rc=$?
+    [ $rc -eq 1 ] || fail "$op/$err: exit $rc, expected 1 ($(cat "$tmp/err"))"
+    grep -qF "$msg" "$tmp/err" || fail "$op/$err: message '$(cat "$tmp/err")' lacks '$msg'"
+    cmp -s "$out" "$tmp/prev.gguf" || fail "previous file changed by a failed write ($op/$err)"
+    no_tmp "$op/$err"
+done
+
+# 7. a good write replaces the file completely
 "$T" "$out" big 2 || fail "big write"
 "$SLM" info "$out" | grep -q "2 tensors, 524288 parameters" || fail "replacement file content"
 echo "ok: GGUF writer faults"

@@ -14,10 +14,13 @@ B=build-fuzz
 command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install clang libclang-rt-14-dev)"; exit 1; }
 PKGS="openblas hdf5 zlib jansson inih"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFL="-std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -I. -DSLM_VERSION=\"fuzz\" $(pkg-config --cflags $PKGS)"
+CFL="-std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS)"
+# make's recipe shell strips one level of quotes: keep them escaped for it
+VER='-DSLM_VERSION=\"fuzz\"'
+
 LIBS="$(pkg-config --libs $PKGS) -fopenmp -lm -ldl -lpthread"
 # library with coverage instrumentation (no -Werror: clang warns differently than gcc)
-make -s BUILD=$B CC=clang CFLAGS="$CFL $SAN -fsanitize=fuzzer-no-link" LDFLAGS= SANITIZE= $B/libslm.a
+make -s BUILD=$B CC=clang CFLAGS="$CFL $VER $SAN -fsanitize=fuzzer-no-link" LDFLAGS= SANITIZE= $B/libslm.a
 mkdir -p $B/crashes
 status=0
 for h in tests/fuzz/fuzz_*.c; do

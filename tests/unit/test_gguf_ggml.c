@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <glob.h>
 #include <math.h>
@@ -129,6 +130,12 @@ static int load_ggml(void) {
     return 0;
 }
 
+/* ggml hands strings out as C strings: a value with a NUL byte is cut there. */
+static size_t c_len(const char *s, uint64_t len) {
+    const char *z = memchr(s, 0, (size_t)len);
+    return z ? (size_t)(z - s) : (size_t)len;
+}
+
 /* Every key of slm's view and ggml's view agrees: name, type, value bytes. */
 static void compare_kv(const slm_gguf *g, const struct gguf_context *c) {
     assert_int_equal(slm_gguf_n_kv(g), gg.get_n_kv(c));
@@ -141,8 +148,8 @@ static void compare_kv(const slm_gguf *g, const struct gguf_context *c) {
             uint64_t len;
             assert_int_equal(slm_gguf_get_str(g, slm_gguf_key(g, i), true, &s, &len), SLM_OK);
             const char *gs = gg.get_val_str(c, i);
-            assert_int_equal(len, strlen(gs));
-            assert_memory_equal(s, gs, len);
+            assert_int_equal(c_len(s, len), strlen(gs));
+            assert_memory_equal(s, gs, c_len(s, len));
         } else if (t == SLM_GGUF_ARRAY) {
             slm_gguf_type et = slm_gguf_arr_type(g, i);
             assert_int_equal((int)et, gg.get_arr_type(c, i));
@@ -153,9 +160,12 @@ static void compare_kv(const slm_gguf *g, const struct gguf_context *c) {
                     uint64_t len;
                     const char *s = slm_gguf_arr_str(g, i, j, &len);
                     const char *gs = gg.get_arr_str(c, i, (size_t)j);
-                    assert_int_equal(len, strlen(gs));
-                    assert_memory_equal(s, gs, len);
+                    assert_int_equal(c_len(s, len), strlen(gs));
+                    assert_memory_equal(s, gs, c_len(s, len));
                 }
+            } else if (et == SLM_GGUF_BOOL) { /* ggml normalises bools to 0/1 */
+                const uint8_t *a = slm_gguf_arr_data(g, i), *b = gg.get_arr_data(c, i);
+                for (uint64_t j = 0; j < n; j++) assert_int_equal(a[j] != 0, b[j] != 0);
             } else if (n > 0) {
                 assert_memory_equal(slm_gguf_arr_data(g, i), gg.get_arr_data(c, i),
                                     n * slm_gguf_type_size(et));
@@ -172,15 +182,21 @@ static void compare_kv(const slm_gguf *g, const struct gguf_context *c) {
                 assert_int_equal(slm_gguf_get_f32(g, key, true, &f), SLM_OK);
                 memcpy(mine, &f, 4);
             } else if (t == SLM_GGUF_BOOL) {
-                bool b;
+                bool b; /* any non-zero byte is true */
                 assert_int_equal(slm_gguf_get_bool(g, key, true, &b), SLM_OK);
-                mine[0] = b;
+                assert_int_equal(b, *(const uint8_t *)gv != 0);
+                continue;
             } else if (t == SLM_GGUF_FLOAT64) {
                 /* no f64 getter: the rendering carries 17 significant digits */
                 char buf[64];
-                double d;
+                double d, gd;
                 slm_gguf_kv_to_string(g, i, buf, sizeof buf);
                 d = strtod(buf, NULL);
+                memcpy(&gd, gv, 8);
+                if (isnan(gd)) {
+                    assert_true(isnan(d));
+                    continue;
+                }
                 memcpy(mine, &d, 8);
             } else if (t == SLM_GGUF_UINT64) {
                 char buf[64];
@@ -385,6 +401,64 @@ static void test_type_table_matches_ggml(void **state) {
     assert_true(known >= 30);
 }
 
+/* Differential check on the kept fuzz corpus (valid and invalid files):
+ *   ggml accepts (metadata) and the data lies within the file => slm accepts;
+ *   slm accepts and the tensors are packed in order => ggml accepts.
+ * (slm also accepts aligned, non-overlapping tensors in any placement, and
+ * checks tensor data bounds, which ggml's no_alloc reader leaves to llama.) */
+static void test_differential_corpus(void **state) {
+    (void)state;
+    const char *dir = "tests/fuzz/corpus/gguf";
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("skip: %s not found (run from the repository root)\n", dir);
+        skip();
+    }
+    int n = 0, both = 0;
+    slm_log_level = -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        size_t size = (size_t)ftell(f);
+        fclose(f);
+        slm_gguf *g = NULL;
+        bool s_ok = slm_gguf_open(path, &g) == SLM_OK;
+        struct gguf_context *c = gg.init_from_file(path, (struct gguf_init_params){true, NULL});
+        n++;
+        if (c) {
+            bool data_inside = true;
+            for (int64_t i = 0; i < gg.get_n_tensors(c); i++)
+                data_inside &= gg.get_data_offset(c) + gg.get_tensor_offset(c, i) + gg.get_tensor_size(c, i) <= size;
+            if (data_inside && !s_ok) fail_msg("%s: ggml accepts, slm refuses", path);
+        }
+        if (s_ok) {
+            bool packed = true;
+            size_t expect = 0, al = slm_gguf_alignment(g);
+            for (int64_t i = 0; i < slm_gguf_n_tensors(g); i++) {
+                const slm_gguf_tensor *t = slm_gguf_tensor_at(g, i);
+                packed &= t->offset == expect;
+                expect += (t->n_bytes + al - 1) / al * al;
+            }
+            if (packed && !c) fail_msg("%s: slm accepts, ggml refuses", path);
+            if (c) {
+                compare_kv(g, c);
+                compare_tensors(g, c);
+                both++;
+            }
+        }
+        if (c) gg.free(c);
+        slm_gguf_close(g);
+    }
+    closedir(d);
+    slm_log_level = 2;
+    printf("differential: %d corpus files, %d accepted by both and identical\n", n, both);
+    assert_true(n >= 8);
+}
+
 /* llama.cpp's own vocab GGUFs: slm and ggml see the same keys and values. */
 static void test_vocab_files_agree(void **state) {
     (void)state;
@@ -426,6 +500,7 @@ int main(void) {
         cmocka_unit_test(test_vocab_files_agree),
         cmocka_unit_test(test_to_f32_matches_ggml),
         cmocka_unit_test(test_type_table_matches_ggml),
+        cmocka_unit_test(test_differential_corpus),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -344,6 +344,7 @@ static void test_writer_refusals(void **state) {
     assert_int_equal(slm_gguf_add_tensor(w, "c", SLM_TYPE_F32, 2, ne_neg, x), SLM_ERR_USAGE);
     assert_int_equal(slm_gguf_add_tensor(w, "d", (slm_type)4, 2, ne, x), SLM_ERR_USAGE);
     assert_int_equal(slm_gguf_add_tensor(w, "e", SLM_TYPE_F32, 5, ne, x), SLM_ERR_USAGE);
+    assert_int_equal(slm_gguf_set_u32(w, "", 1), SLM_ERR_USAGE);
     /* bad alignment: nothing written */
     assert_int_equal(slm_gguf_set_u32(w, "general.alignment", 48), SLM_OK);
     assert_int_equal(slm_gguf_writer_write(w, tmp("bad.gguf")), SLM_ERR_USAGE);
