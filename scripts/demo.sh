@@ -139,10 +139,10 @@ row "tokenizer" vocab.gguf "$(size_of vocab.gguf)" - - - "$(elapsed "$t0")"
 # ---- 2. datasets -----------------------------------------------------------------
 say "2. Tokenize: documents for pretraining, chats + FAQ (ChatML) for fine-tuning"
 t0=$(now)
-run slm data prepare --vocab vocab.gguf --out docs.h5 --input "${TRAIN_DOCS[@]}" \
-    | tail -3
+echo "\$ slm data prepare --vocab vocab.gguf --out docs.h5 --input ${TRAIN_DOCS[0]} ...   # ${#TRAIN_DOCS[@]} files: samples/docs without the held-out reports"
+slm data prepare --vocab vocab.gguf --out docs.h5 --input "${TRAIN_DOCS[@]}"
 run slm data prepare --vocab vocab.gguf --template chatml --out sft.h5 \
-    --input samples/faq.jsonl --input samples/support_chats.jsonl | tail -3
+    --input samples/faq.jsonl --input samples/support_chats.jsonl
 run slm data show --vocab vocab.gguf --template chatml --input samples/faq.jsonl -n 1
 row "data prepare" "docs.h5 + sft.h5" "$(( $(size_of docs.h5) + $(size_of sft.h5) ))" - - - "$(elapsed "$t0")"
 

@@ -58,10 +58,11 @@ KEEP = 3
 THREADS = 1
 CONF
 
-# check_deploy DIR: every visible file of every visible version is listed in its
-# manifest with the right size and SHA-256; `current` points at a complete version
+# check_deploy DIR [quick]: every visible file of every visible version is listed
+# in its manifest with the right size and SHA-256 (quick: size only, so that a
+# poller looks often); `current` points at a complete version
 check_deploy() {
-    local d=$1 v f
+    local d=$1 quick=${2:-} v f
     for v in "$d"/*; do
         [ -e "$v" ] || continue
         case "$(basename "$v")" in
@@ -69,14 +70,18 @@ check_deploy() {
                      [ -f "$v/manifest.json" ] || fail "current -> $(readlink "$v") has no manifest" ;;
             v[0-9][0-9][0-9][0-9])
                 [ -f "$v/manifest.json" ] || fail "$v: visible version without manifest.json"
-                jq -e . "$v/manifest.json" >/dev/null || fail "$v/manifest.json: not complete JSON"
+                local m; m=$(jq -c . "$v/manifest.json") || fail "$v/manifest.json: not complete JSON"
                 for f in "$v"/*; do
-                    [ "$(basename "$f")" = manifest.json ] && continue
-                    local want; want=$(jq -r --arg n "$(basename "$f")" '.files[$n].sha256 // empty' "$v/manifest.json")
-                    [ -n "$want" ] || fail "$f: not in the manifest"
-                    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$want" ] || fail "$f: SHA-256 differs from the manifest"
+                    local n; n=$(basename "$f")
+                    [ "$n" = manifest.json ] && continue
+                    local sz; sz=$(jq -r --arg n "$n" '.files[$n].bytes // empty' <<<"$m")
+                    [ -n "$sz" ] || fail "$f: not in the manifest"
+                    [ "$(stat -c %s "$f")" = "$sz" ] || fail "$f: $(stat -c %s "$f") bytes, manifest says $sz"
+                    [ -n "$quick" ] && continue
+                    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$(jq -r --arg n "$n" '.files[$n].sha256' <<<"$m")" ] ||
+                        fail "$f: SHA-256 differs from the manifest"
                 done
-                for f in $(jq -r '.files | keys[]' "$v/manifest.json"); do
+                for f in $(jq -r '.files | keys[]' <<<"$m"); do
                     [ -f "$v/$f" ] || fail "$v/$f: listed in the manifest, missing"
                 done ;;
             *) fail "unexpected visible entry $(basename "$v") in the deploy directory" ;;

@@ -2,19 +2,22 @@
 # retrain: the deploy directory never shows a partial file.  A poller checks
 # every visible file against its version's manifest (size + SHA-256) in a
 # loop while runs are SIGKILLed at random points (training, export,
-# quantization, evaluation, publishing); a final clean run must publish.
+# quantization, evaluation, publishing); a final clean run must publish and
+# every file must then match its manifest's SHA-256.  (Checked to fail with a
+# publish that writes the version directory in place: SLM_RETRAIN=mutant.)
 RT_STEPS=2 source "$(dirname "$0")/retrain_lib.sh"
 cd "$T"
 sed -i 's/^KEEP = .*/KEEP = 50/' retrain.conf
 t0=$(date +%s%N)
 "$RETRAIN" retrain.conf >first.log 2>&1 || fail "first run: $(cat first.log)"
 dur_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-( while [ ! -e stop ]; do ( check_deploy deploy ) 2>>poll.err || echo bad >>poll.fail; done ) & poller=$!
+( while [ ! -e stop ]; do ( check_deploy deploy quick ) 2>>poll.err || echo bad >>poll.fail; done ) & poller=$!
 RANDOM=7
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6; do
     sed -n "$((40 + i * 10)),$((49 + i * 10))p" "$ROOT/data/samples/support_chats.jsonl" >in/chats-k$i.jsonl
     setsid "$RETRAIN" retrain.conf >>runs.log 2>&1 & pid=$!
-    ms=$(( RANDOM % dur_ms ))
+    # publishing is the last ~20% of a run: aim half the kills there
+    if [ $((i % 2)) = 0 ]; then ms=$(( dur_ms * 7 / 10 + RANDOM % (dur_ms * 4 / 10) )); else ms=$(( RANDOM % dur_ms )); fi
     sleep "$(awk -v m=$ms 'BEGIN { printf "%.3f", m / 1000 }')"
     kill -KILL -- -$pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
