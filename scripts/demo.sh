@@ -21,6 +21,7 @@
 #
 # Sizes are chosen so that the full demo takes about 15 minutes on 2 cores.
 set -euo pipefail
+{ # parsed whole before it runs: editing this file during a demo cannot derail it
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${SLM_DEMO_DIR:-runs/demo}
@@ -315,3 +316,5 @@ for r in "${ROWS[@]}"; do
 done | jq -s --argjson total "$T_TOTAL" '{stages: ., total_wall_s: $total}' >summary.json
 echo
 echo "reports: $WORK/runs/{base,lora,student}/report.html"
+exit 0
+}

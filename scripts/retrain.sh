@@ -257,7 +257,11 @@ LAST=$(versions | tail -1)
 if [ -n "$LAST" ]; then NEXT=$(printf 'v%04d' $(( 10#${LAST#v} + 1 ))); else NEXT=v0001; fi
 STAGE=$DEPLOY/.staging-$NEXT-$$
 mkdir -p "$STAGE"
-for f in "$CAND"/*; do cp "$f" "$STAGE/"; done
+for f in "$CAND"/*; do
+    cp "$f" "$STAGE/"
+    # tests widen the publishing window to kill runs inside it (tests/e2e/test_retrain_atomic.sh)
+    [ -z "${SLM_RETRAIN_PUBLISH_DELAY:-}" ] || sleep "$SLM_RETRAIN_PUBLISH_DELAY"
+done
 cp "$CONFIG" "$STAGE/retrain.conf"
 cp "$RUN/job.ini" "$STAGE/job.ini"
 GIT_SHA=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)

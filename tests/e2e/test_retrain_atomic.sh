@@ -11,7 +11,19 @@ sed -i 's/^KEEP = .*/KEEP = 50/' retrain.conf
 t0=$(date +%s%N)
 "$RETRAIN" retrain.conf >first.log 2>&1 || fail "first run: $(cat first.log)"
 dur_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-( while [ ! -e stop ]; do ( check_deploy deploy quick ) 2>>poll.err || echo bad >>poll.fail; done ) & poller=$!
+export SLM_RETRAIN_PUBLISH_DELAY=0.2 # publishing takes >= 1 s: kills and polls land inside it
+poll() { # builtins only (fast): a visible version always has its manifest; every 10th pass the sizes too
+    local i=0 v
+    while [ ! -e stop ]; do
+        for v in deploy/v[0-9][0-9][0-9][0-9]; do
+            [ -e "$v" ] || continue
+            [ -f "$v/manifest.json" ] || { [ -e "$v" ] && echo "$v: visible without manifest.json" >>poll.err; echo bad >>poll.fail; }
+        done
+        i=$((i + 1))
+        [ $((i % 10)) = 0 ] && { ( check_deploy deploy quick ) 2>>poll.err || echo bad >>poll.fail; }
+    done
+}
+poll & poller=$!
 RANDOM=7
 for i in 1 2 3 4 5 6; do
     sed -n "$((40 + i * 10)),$((49 + i * 10))p" "$ROOT/data/samples/support_chats.jsonl" >in/chats-k$i.jsonl
@@ -23,6 +35,18 @@ for i in 1 2 3 4 5 6; do
     wait $pid 2>/dev/null || true
     echo "run $i killed after ${ms} ms (of ~${dur_ms})" >&2
 done
+# one kill certainly inside publishing: as soon as the staging directory appears
+sed -n 200,209p "$ROOT/data/samples/support_chats.jsonl" >in/chats-k9.jsonl
+setsid "$RETRAIN" retrain.conf >>runs.log 2>&1 & pid=$!
+staged=0
+for _ in $(seq 1200); do
+    if compgen -G "deploy/.staging-*" >/dev/null || ! kill -0 $pid 2>/dev/null; then staged=1; break; fi
+    sleep 0.05
+done
+kill -KILL -- -$pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+grep -q "NOT PUBLISHED" runs.log || [ "$staged" = 1 ] || fail "the publish-phase kill found no staging directory"
+echo "run 7 killed while publishing" >&2
 "$RETRAIN" retrain.conf >last.log 2>&1 || fail "clean run after kills: $(cat last.log)"
 touch stop; wait $poller
 [ ! -e poll.fail ] || fail "poller saw a partial deploy directory: $(sort -u poll.err | head -5)"
