@@ -2,7 +2,7 @@
 # retrain: first round publishes v0001 with a complete manifest; a round with
 # nothing new does nothing; new data + an impossible margin is not published
 # (and says why); a better round publishes v0002; --rollback restores v0001;
-# KEEP is honoured; a bad config is refused with exit 2.
+# an idle round after the rollback keeps it; a bad config is refused with exit 2.
 source "$(dirname "$0")/retrain_lib.sh"
 cd "$T"
 
@@ -49,6 +49,11 @@ check_deploy deploy
 [ "$(readlink deploy/current)" = v0001 ] || fail "rollback: current is $(readlink deploy/current)"
 check_deploy deploy
 "$RETRAIN" --rollback retrain.conf 2>/dev/null && fail "rollback past the oldest version succeeded"
+out=$("$RETRAIN" retrain.conf 2>&1) || fail "round after rollback: $out"
+grep -q "nothing new" <<<"$out" || fail "after a rollback with no new data the round must be idle: $out"
+[ "$(readlink deploy/current)" = v0001 ] || fail "an idle round changed current"
+st=$("$RETRAIN" --status retrain.conf)
+grep -q "^v0001 (current)" <<<"$st" && grep -q "^v0002 " <<<"$st" || fail "--status: $st"
 
 # bad configs: exit 2 naming the line
 echo "STEPZ = 3" >>retrain.conf
