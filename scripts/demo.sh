@@ -36,8 +36,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 command -v jq >/dev/null || { echo "demo: jq is required (make deps installs it)" >&2; exit 2; }
-[ -x "$ROOT/build/slm" ] || { echo "demo: $ROOT/build/slm missing: run make first" >&2; exit 2; }
-export PATH="$ROOT/build:$PATH" # `slm` below is this checkout's build
+SLM_BIN=${SLM_BIN:-$ROOT/build/slm} # tests/run.sh sets SLM_BIN for other BUILD directories
+[ -x "$SLM_BIN" ] || { echo "demo: $SLM_BIN missing: run make first" >&2; exit 2; }
+[ "$(basename "$SLM_BIN")" = slm ] || { echo "demo: SLM_BIN must name a file called slm" >&2; exit 2; }
+SLM_BIN=$(cd "$(dirname "$SLM_BIN")" && pwd)/slm
+export PATH="$(dirname "$SLM_BIN"):$PATH" # `slm` below is this checkout's build
 FAQ_EVAL="$ROOT/scripts/faq_eval.sh"
 
 case "$WORK" in /*) ;; *) WORK="$PWD/$WORK" ;; esac
@@ -91,7 +94,7 @@ eval_model() {
     PPL=$(jq -r '.ppl | . * 100 | round / 100' <<<"$j")
     EVAL_TPS=$(jq -r --argjson s "$secs" '.tokens / $s | round' <<<"$j")
     show "$FAQ_EVAL" --model "$model" "$@" --template chatml heldout_faq.jsonl
-    j=$(SLM="$ROOT/build/slm" "$FAQ_EVAL" --model "$model" "$@" --template chatml \
+    j=$(SLM="$SLM_BIN" "$FAQ_EVAL" --model "$model" "$@" --template chatml \
         --max-tokens "$GEN_TOKENS" heldout_faq.jsonl | tail -1)
     echo "$j"
     EM=$(jq -r '"\(.correct)/\(.total)"' <<<"$j")

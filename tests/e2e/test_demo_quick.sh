@@ -29,7 +29,7 @@ done
 [ "$(stat -c %s "$W/chat-q4_k_m.gguf")" -lt "$(stat -c %s "$W/chat-q8_0.gguf")" ] &&
     [ "$(stat -c %s "$W/chat-q8_0.gguf")" -lt "$(stat -c %s "$W/chat.gguf")" ] || fail "quantized sizes not ordered"
 # perplexities: the table's value is the eval of that model on heldout.txt
-ppl=$("$ROOT/build/slm" eval --model "$W/chat-q8_0.gguf" --text "$W/heldout.txt" --json -t 2 2>/dev/null | tail -1 | jq '.ppl * 100 | round / 100')
+ppl=$("${SLM_BIN:-$ROOT/build/slm}" eval --model "$W/chat-q8_0.gguf" --text "$W/heldout.txt" --json -t 2 2>/dev/null | tail -1 | jq '.ppl * 100 | round / 100')
 [ "$(jq '.stages[] | select(.stage == "quantize Q8_0") | .heldout_ppl' "$S")" = "$ppl" ] || fail "Q8_0 ppl in the table != slm eval ($ppl)"
 jq -e '[.stages[] | select(.heldout_ppl != null) | .heldout_ppl > 1 and .heldout_ppl < 1e6] | all and length == 6' "$S" >/dev/null ||
     fail "perplexities: $(jq -c '[.stages[].heldout_ppl]' "$S")"
