@@ -2,6 +2,8 @@
  * and its naive double-precision oracle. */
 #include "distill/kd_loss.h"
 
+#include "core/ops_math.h" /* slm_exp_fast: the exponential of the CE kernel */
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -71,45 +73,100 @@ static bool teacher_buckets(double *logp, const int32_t *ids, const float *lp,
     return tail;
 }
 
-/* One row.  scratch: slot (V) int32 filled with -1 on entry and exit;
- * bk (4 * (K + 1)) doubles.  Returns the row loss, fills *kd and *ce.
- * Two passes over the vocabulary: sums (S1 = sum exp(z - m), ST = sum
- * exp((z - m)/T), Stail over non-entries), then the gradient, whose per-id
- * term is a per-bucket constant for the K entries and s_j * tail_coef for
- * the rest, so the second pass costs one or two expf per id like CE's. */
+/* Row maximum in 16 lanes (vectorisable, order-independent). */
+static float row_max16(const float *x, int64_t n) {
+    float m[16];
+    for (int j = 0; j < 16; j++) m[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    float mx = m[0];
+    for (int j = 1; j < 16; j++) mx = m[j] > mx ? m[j] : mx;
+    return mx;
+}
+
+/* One row.  slot (V) int32 is -1 everywhere on entry and exit; bk holds
+ * 4 (K + 1) + K doubles; e1 (V) receives exp(z - m) (it is drow when the
+ * gradient is wanted: drow may alias z, every z[j] is read before e1[j] is
+ * written) and eT (V) exp((z - m)/T) when T != 1.  Returns the row loss.
+ * Pass 1 sums S1 = sum e1, ST = sum eT and Stail (non-entries) in 16 float
+ * lanes combined in double; pass 2 writes the tail/CE gradient for every id
+ * (vectorisable), then the K entries get their per-bucket constants. */
 static double kd_row(float *drow, const float *z, int32_t target, const int32_t *ids,
                      const float *lp, const uint16_t *cnt, int64_t K, int64_t sample_n,
                      const slm_kd_params *p, int64_t V, double coef, int32_t *slot, double *bk,
-                     double *kd_out, double *ce_out) {
+                     float *e1, float *eT, double *kd_out, double *ce_out) {
     double *logp = bk, *logs = bk + (K + 1), *sb = bk + 2 * (K + 1), *gb = bk + 3 * (K + 1);
+    double *zk = bk + 4 * (K + 1); /* z at the entries, read before e1 may overwrite z */
     const double T = p->temperature, invT = 1.0 / T;
     const float invTf = (float)invT;
     const bool sample = cnt != NULL, t1 = T == 1.0;
     bool tail = teacher_buckets(logp, ids, lp, cnt, K, sample_n, p, V);
-    for (int64_t i = 0; i < K; i++)
+    for (int64_t i = 0; i < K; i++) {
         if (ids[i] >= 0) slot[ids[i]] = (int32_t)i;
-
-    float m = -INFINITY;
-    for (int64_t j = 0; j < V; j++) m = z[j] > m ? z[j] : m;
+        zk[i] = ids[i] >= 0 ? (double)z[ids[i]] : 0;
+    }
+    const double zt = target >= 0 ? (double)z[target] : 0;
+    const float m = row_max16(z, V);
+    float a1[16] = {0}, aT[16] = {0}, at[16] = {0};
+    int64_t j = 0;
+    if (t1) {
+        for (; j + 16 <= V; j += 16)
+            for (int l = 0; l < 16; l++) {
+                const float v = slm_exp_fast(z[j + l] - m);
+                const bool out = slot[j + l] < 0;
+                e1[j + l] = v;
+                a1[l] += v;
+                at[l] += out ? v : 0.0f;
+            }
+        for (; j < V; j++) {
+            const float v = slm_exp_fast(z[j] - m);
+            const bool out = slot[j] < 0;
+            e1[j] = v;
+            a1[0] += v;
+            at[0] += out ? v : 0.0f;
+        }
+    } else {
+        for (; j + 16 <= V; j += 16)
+            for (int l = 0; l < 16; l++) {
+                const float d = z[j + l] - m;
+                const float v = slm_exp_fast(d), w = slm_exp_fast(d * invTf);
+                const bool out = slot[j + l] < 0;
+                e1[j + l] = v;
+                eT[j + l] = w;
+                a1[l] += v;
+                aT[l] += w;
+                at[l] += out ? w : 0.0f;
+            }
+        for (; j < V; j++) {
+            const float d = z[j] - m;
+            const float v = slm_exp_fast(d), w = slm_exp_fast(d * invTf);
+            const bool out = slot[j] < 0;
+            e1[j] = v;
+            eT[j] = w;
+            a1[0] += v;
+            aT[0] += w;
+            at[0] += out ? w : 0.0f;
+        }
+    }
     double S1 = 0, ST = 0, Stail = 0;
-    for (int64_t j = 0; j < V; j++) {
-        float d = z[j] - m;
-        float e1 = expf(d), eT = t1 ? e1 : expf(d * invTf);
-        S1 += e1;
-        ST += eT;
-        if (slot[j] < 0) Stail += eT;
+    for (int l = 0; l < 16; l++) {
+        S1 += (double)a1[l];
+        ST += (double)(t1 ? a1[l] : aT[l]);
+        Stail += (double)at[l];
     }
     double lS1 = log(S1), lST = log(ST);
     /* bucket log-probs of the student (renormalised: over the entries only) */
     double lnorm = lST;
     if (p->renormalize) {
         double mk = -INFINITY, sum = 0;
-        for (int64_t i = 0; i < K; i++) mk = fmax(mk, ((double)z[ids[i]] - m) * invT);
-        for (int64_t i = 0; i < K; i++) sum += exp(((double)z[ids[i]] - m) * invT - mk);
+        for (int64_t i = 0; i < K; i++) mk = fmax(mk, (zk[i] - m) * invT);
+        for (int64_t i = 0; i < K; i++) sum += exp((zk[i] - m) * invT - mk);
         lnorm = mk + log(sum);
     }
     for (int64_t i = 0; i < K; i++) {
-        logs[i] = ids[i] >= 0 ? ((double)z[ids[i]] - m) * invT - lnorm : -INFINITY;
+        logs[i] = ids[i] >= 0 ? (zk[i] - m) * invT - lnorm : -INFINITY;
         sb[i] = exp(logs[i]);
     }
     logs[K] = tail && Stail > 0 ? log(Stail) - lST : -INFINITY;
@@ -142,24 +199,28 @@ static double kd_row(float *drow, const float *z, int32_t target, const int32_t 
         for (int64_t i = 0; i < K; i++) gb[i] = sb[i] > 0 ? sb[i] * (logs[i] - logp[i] - gbar) : 0;
         tail_coef = tail && Stail > 0 ? logs[K] - logp[K] - gbar : 0;
     }
-    double ce = target >= 0 ? (double)m + lS1 - (double)z[target] : 0;
+    double ce = target >= 0 ? (double)m + lS1 - zt : 0;
     *kd_out = D;
     *ce_out = ce;
     double loss = p->alpha * T * T * D + (1.0 - p->alpha) * ce;
 
-    if (drow) {
-        const float ckd = (float)(coef * p->alpha * T * T * invT);
-        const float cce = target >= 0 ? (float)(coef * (1.0 - p->alpha)) : 0; /* no label, no CE */
-        const float lS1f = (float)lS1, lSTf = (float)lST, tcf = (float)tail_coef;
-        const bool need_s = !t1 && tcf != 0;
-        for (int64_t j = 0; j < V; j++) {
-            float d = z[j] - m;
-            float q = expf(d - lS1f);                              /* softmax(z)_j */
-            float sj = t1 ? q : need_s ? expf(d * invTf - lSTf) : 0; /* softmax(z/T)_j */
-            int32_t b = slot[j];
-            float gkd = b >= 0 ? (float)gb[b] : sj * tcf;
-            drow[j] = ckd * gkd + cce * (q - (j == target ? 1.0f : 0.0f));
+    if (drow) { /* e1 == drow here */
+        const double ckd = coef * p->alpha * T * T * invT;
+        const double cce = target >= 0 ? coef * (1.0 - p->alpha) : 0; /* no label, no CE */
+        const float fq = (float)(cce / S1);                   /* cce * softmax(z)_j = fq * e1 */
+        const float fs = (float)(ckd * tail_coef / (t1 ? S1 : ST)); /* ckd * tail_coef * s_j */
+        /* the K entries' student probabilities, before e1 is overwritten */
+        double *qk = logp; /* logp is no longer needed */
+        for (int64_t i = 0; i < K; i++) qk[i] = ids[i] >= 0 ? (double)e1[ids[i]] / S1 : 0;
+        if (t1) {
+            const float f = fq + fs;
+            for (int64_t i = 0; i < V; i++) drow[i] = f * e1[i];
+        } else {
+            for (int64_t i = 0; i < V; i++) drow[i] = fq * e1[i] + fs * eT[i];
         }
+        for (int64_t i = 0; i < K; i++)
+            if (ids[i] >= 0) drow[ids[i]] = (float)(ckd * gb[i] + cce * qk[i]);
+        if (target >= 0) drow[target] -= (float)cce;
     }
     for (int64_t i = 0; i < K; i++)
         if (ids[i] >= 0) slot[ids[i]] = -1;
@@ -182,8 +243,9 @@ double slm_kd_forward_backward(float *dlogits, float *losses, const float *logit
     int nth = omp_get_max_threads();
     double *row = slm_calloc((size_t)N * 3 + 1, sizeof(double)); /* loss, kd, ce per row */
     int32_t *slots = slm_alloc((size_t)nth * (size_t)V * sizeof(int32_t));
-    double *bks = slm_alloc((size_t)nth * (size_t)(4 * (K + 1)) * sizeof(double));
-    SLM_ASSERT(row && slots && bks); /* small scratch; out of memory here is fatal */
+    double *bks = slm_alloc((size_t)nth * (size_t)(5 * (K + 1)) * sizeof(double));
+    float *ebuf = slm_alloc((size_t)nth * 2 * (size_t)V * sizeof(float)); /* e1, eT per thread */
+    SLM_ASSERT(row && slots && bks && ebuf); /* small scratch; out of memory here is fatal */
     memset(slots, 0xff, (size_t)nth * (size_t)V * sizeof(int32_t)); /* all -1 */
 #pragma omp parallel for schedule(dynamic, 4)
     for (int64_t n = 0; n < N; n++) {
@@ -196,7 +258,9 @@ double slm_kd_forward_backward(float *dlogits, float *losses, const float *logit
         row[3 * n] = kd_row(drow, logits + n * V, targets[n], teacher->ids + n * K,
                             teacher->logprobs + n * K, teacher->counts ? teacher->counts + n * K : NULL,
                             K, teacher->sample_n, p, V, coef, slots + (size_t)tid * V,
-                            bks + (size_t)tid * 4 * (K + 1), &row[3 * n + 1], &row[3 * n + 2]);
+                            bks + (size_t)tid * 5 * (K + 1),
+                            drow ? drow : ebuf + (size_t)tid * 2 * V, ebuf + (size_t)tid * 2 * V + V,
+                            &row[3 * n + 1], &row[3 * n + 2]);
     }
     double sl = 0, sk = 0, sc = 0; /* fixed row order: repeatable for any thread count */
     for (int64_t n = 0; n < N; n++) {
@@ -208,6 +272,7 @@ double slm_kd_forward_backward(float *dlogits, float *losses, const float *logit
     free(row);
     free(slots);
     free(bks);
+    free(ebuf);
     double mean = n_rows ? sl / (double)n_rows : 0;
     if (stats) {
         stats->loss = mean;

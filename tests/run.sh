@@ -8,6 +8,8 @@ BUILD=${BUILD:-build}
 source scripts/env.sh
 export SLM_BIN="$PWD/$BUILD/slm" BUILD
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+# idle OpenMP threads sleep instead of spinning: tests share 2 cores with node, python and each other
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 pass=0; fail=0; skip=0; failed=()
 filter=${TEST_FILTER:-}
 run_one() {

@@ -61,18 +61,19 @@ else
   echo "note: h5py missing, slm info numbers not cross-checked"
 fi
 grep -q "sources: 1 files" "$T/info" || fail "slm info sources"
-# other slm HDF5 formats are listed generically (attributes, datasets with type and shape)
+# other slm HDF5 formats are listed generically (attributes, datasets with type and shape);
+# (logit dumps, format "slm.logit_dump", are described and validated by distill/: test_distill_*)
 if "$SLM_PYTHON" -c "import h5py" 2>/dev/null; then
   "$SLM_PYTHON" - "$T/dump.h5" <<'P'
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "w") as f:
-    f.attrs["format"] = "slm.logit_dump"; f.attrs["k"] = 16; f.attrs["teacher"] = "teacher.gguf"
+    f.attrs["format"] = "slm.example"; f.attrs["k"] = 16; f.attrs["teacher"] = "teacher.gguf"
     f.create_dataset("topk_ids", data=np.zeros((3, 8, 16), np.int32), compression="gzip", chunks=True)
     f.create_dataset("topk_logprobs", data=np.zeros((3, 8, 16), np.float16))
 P
-  "$SLM" info "$T/dump.h5" > "$T/info2" || fail "slm info on a logit dump"
+  "$SLM" info "$T/dump.h5" > "$T/info2" || fail "slm info on another slm HDF5 file"
   cat "$T/info2"
-  for want in '@format = "slm.logit_dump"' '@k = 16' '@teacher = "teacher.gguf"' \
+  for want in '@format = "slm.example"' '@k = 16' '@teacher = "teacher.gguf"' \
               '/topk_ids' 'int32    [3, 8, 16]' 'float16  [3, 8, 16]'; do
     grep -qF "$want" "$T/info2" || fail "generic slm info lacks '$want'"
   done
