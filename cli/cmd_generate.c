@@ -19,7 +19,7 @@ int slm_cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
     double temp = 0.8, top_p = 0.95, lora_scale = 1.0;
     int64_t top_k = 40, seed = 42, max_tokens = 128, threads = 0;
-    bool json = false, bos = false, no_bos = false;
+    bool json = false, bos = false, no_bos = false, special = false;
     slm_strlist loras = {0};
     const slm_opt opts[] = {
         {"model", 'm', SLM_OPT_STR, &model, NULL, "FILE", "model GGUF (required)"},
@@ -31,6 +31,8 @@ int slm_cmd_generate(int argc, char **argv) {
         {"max-tokens", 'n', SLM_OPT_INT, &max_tokens, "128", "N", "generate at most N tokens"},
         {"bos", 0, SLM_OPT_FLAG, &bos, NULL, NULL, "prepend BOS (default: the vocabulary's add_bos)"},
         {"no-bos", 0, SLM_OPT_FLAG, &no_bos, NULL, NULL, "do not prepend BOS"},
+        {"special", 0, SLM_OPT_FLAG, &special, NULL, NULL,
+         "parse special-token text in the prompt (e.g. <|im_start|>) and print special tokens"},
         {"json", 0, SLM_OPT_FLAG, &json, NULL, NULL, "print one JSON line {ids, text} instead of the text"},
         {"threads", 't', SLM_OPT_INT, &threads, "0", "N", "threads (0: OMP_NUM_THREADS or all cores)"},
         {"lora", 0, SLM_OPT_LIST, &loras, NULL, "FILE", "llama.cpp LoRA adapter GGUF to merge (repeatable)"},
@@ -60,7 +62,7 @@ int slm_cmd_generate(int argc, char **argv) {
     slm_status st = slm_cli_model_load(model, &loras, lora_scale, &m);
     if (st != SLM_OK) goto done;
     bool add_bos = bos || (!no_bos && slm_tokenizer_add_bos(m.tok));
-    if ((st = slm_tokenizer_encode(m.tok, prompt, strlen(prompt), add_bos, false, &ids, &n_ids)) != SLM_OK)
+    if ((st = slm_tokenizer_encode(m.tok, prompt, strlen(prompt), add_bos, special, &ids, &n_ids)) != SLM_OK)
         goto done;
     if (n_ids == 0) {
         slm_log_error("slm generate: the prompt is empty and the vocabulary adds no BOS; "
@@ -96,14 +98,14 @@ int slm_cmd_generate(int argc, char **argv) {
         out[n_out++] = t;
         if (!json) { /* stream what is complete: decode all, print the new suffix */
             free(text), text = NULL;
-            if ((st = slm_tokenizer_decode(m.tok, out, n_out, false, &text, &text_len)) != SLM_OK) goto done;
+            if ((st = slm_tokenizer_decode(m.tok, out, n_out, special, &text, &text_len)) != SLM_OK) goto done;
             if (text_len > shown) fwrite(text + shown, 1, text_len - shown, stdout), shown = text_len;
             fflush(stdout);
         }
         if (i + 1 < budget) lg = slm_llama_infer_forward(s, &t, 1, SLM_LOGITS_LAST);
     }
     free(text), text = NULL;
-    if ((st = slm_tokenizer_decode(m.tok, out, n_out, false, &text, &text_len)) != SLM_OK) goto done;
+    if ((st = slm_tokenizer_decode(m.tok, out, n_out, special, &text, &text_len)) != SLM_OK) goto done;
     if (!json) {
         printf("\n");
     } else {

@@ -151,25 +151,8 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
                 const float *qr = q + ((b * Tq + t) * NH + h) * hs;
                 float *o = out + ((b * Tq + t) * NH + h) * hs;
                 const int64_t n = past + t + 1;
-                /* att[j] = sum_i (q_i * scale) k_ij, accumulated over i in
-                 * order; four i per pass keep att[j] in a register (same
-                 * order of additions as one i per pass). */
                 for (int64_t j = 0; j < n; j++) att[j] = 0.0f;
-                int64_t i = 0;
-                for (; i + 4 <= hs; i += 4) {
-                    const float q0 = qr[i] * scale, q1 = qr[i + 1] * scale,
-                                q2 = qr[i + 2] * scale, q3 = qr[i + 3] * scale;
-                    const float *k0 = kt + i * nk, *k1 = k0 + nk, *k2 = k1 + nk, *k3 = k2 + nk;
-                    for (int64_t j = 0; j < n; j++) {
-                        float a = att[j];
-                        a += q0 * k0[j];
-                        a += q1 * k1[j];
-                        a += q2 * k2[j];
-                        a += q3 * k3[j];
-                        att[j] = a;
-                    }
-                }
-                for (; i < hs; i++) {
+                for (int64_t i = 0; i < hs; i++) {
                     const float qi = qr[i] * scale;
                     const float *kr = kt + i * nk;
                     for (int64_t j = 0; j < n; j++) att[j] += qi * kr[j];
@@ -182,28 +165,14 @@ void slm_attention_forward_kv(float *out, float *lse, const float *q, const floa
                     att[j] = e;
                     sum += e;
                 }
-                /* o = sum_j p_j v_j in order of j, four j per pass */
-                for (int64_t c = 0; c < hs; c++) o[c] = 0.0f;
-                int64_t j = 0;
-                for (; j + 4 <= n; j += 4) {
-                    const float *v0 = vb + j * ks, *v1 = v0 + ks, *v2 = v1 + ks, *v3 = v2 + ks;
-                    const float p0 = att[j], p1 = att[j + 1], p2 = att[j + 2], p3 = att[j + 3];
-                    for (int64_t c = 0; c < hs; c++) {
-                        float a = o[c];
-                        a += p0 * v0[c];
-                        a += p1 * v1[c];
-                        a += p2 * v2[c];
-                        a += p3 * v3[c];
-                        o[c] = a;
-                    }
-                }
-                for (; j < n; j++) {
+                for (int64_t i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int64_t j = 0; j < n; j++) {
                     const float *vj = vb + j * ks;
                     const float p = att[j];
-                    for (int64_t c = 0; c < hs; c++) o[c] += p * vj[c];
+                    for (int64_t i = 0; i < hs; i++) o[i] += p * vj[i];
                 }
                 const float inv = 1.0f / sum;
-                for (int64_t c = 0; c < hs; c++) o[c] *= inv;
+                for (int64_t i = 0; i < hs; i++) o[i] *= inv;
                 if (lse) lse[(b * NH + h) * Tq + t] = mx + logf(sum);
             }
         }

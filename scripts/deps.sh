@@ -7,7 +7,7 @@ set -euo pipefail
 
 APT_PKGS=(build-essential pkg-config libopenblas-openmp-dev libhdf5-dev zlib1g-dev
           libcmocka-dev libjansson-dev libinih-dev python3 python3-torch python3-h5py
-          python3-numpy chromium)
+          python3-numpy chromium jq util-linux)
 # make fuzz only: clang with libFuzzer and the sanitizer runtimes.
 [ "${SLM_DEPS_FUZZ:-0}" = 1 ] && APT_PKGS+=(clang libclang-rt-14-dev)
 # make MPI=1 and tests/e2e/test_mpi_*.sh only (they skip without it); SLM_DEPS_MPI=0 leaves it out.
