@@ -16,10 +16,12 @@
 #include "cli/opts.h"
 #include "core/fileio.h"
 #include "core/ops.h"
+#include "distill/kd_eval.h"
 #include "model/infer.h"
 
 int slm_cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *text = NULL;
+    const char *model = NULL, *text = NULL, *dump = NULL;
+    int64_t dump_seqs = 0;
     int64_t ctx = 0, threads = 0;
     bool bos = false, json = false;
     double lora_scale = 1.0;
@@ -33,14 +35,17 @@ int slm_cmd_eval(int argc, char **argv) {
         {"threads", 't', SLM_OPT_INT, &threads, "0", "N", "threads (0: OMP_NUM_THREADS or all cores)"},
         {"lora", 0, SLM_OPT_LIST, &loras, NULL, "FILE", "llama.cpp LoRA adapter GGUF to merge (repeatable)"},
         {"lora-scale", 0, SLM_OPT_FLOAT, &lora_scale, "1", "X", "multiplier of the adapters' alpha / r"},
+        {"dump", 0, SLM_OPT_STR, &dump, NULL, "DUMP.h5",
+         "teacher logit dump: KL(teacher || model), top-1 agreement and CE on its sequences"},
+        {"dump-seqs", 0, SLM_OPT_INT, &dump_seqs, "0", "N", "with --dump: first N sequences (0: all)"},
         {0},
     };
     int rc = slm_opts_parse("eval", "slm eval --model M.gguf --text FILE [options]",
                             "Perplexity of a model on a text: mean NLL over consecutive windows.",
                             opts, argc, argv, NULL);
     if (rc >= 0) return rc;
-    if (!model || !text) {
-        fprintf(stderr, "slm eval: --model and --text are required (see slm eval --help)\n");
+    if (!model || (!text && !dump)) {
+        fprintf(stderr, "slm eval: --model and --text (or --dump) are required (see slm eval --help)\n");
         slm_strlist_free(&loras);
         return 2;
     }
@@ -58,6 +63,18 @@ int slm_cmd_eval(int argc, char **argv) {
     slm_llama_infer *s = NULL;
     slm_status st = slm_cli_model_load(model, &loras, lora_scale, &m);
     if (st != SLM_OK) goto done;
+    if (dump) { /* distill/kd_eval: closeness to a teacher */
+        char fp[65];
+        slm_kd_eval_result r;
+        slm_tokenizer_fingerprint(m.tok, fp);
+        if ((st = slm_kd_eval(&m.w, fp, dump, dump_seqs, 4, &r)) != SLM_OK) goto done;
+        printf("dump %s: %lld sequences, %lld positions\nkl %.6f\ntop1 %.6f\nce %.6f\n", dump,
+               (long long)r.n_seqs, (long long)r.n_pos, r.kl, r.top1, r.ce);
+        if (json)
+            printf("{\"positions\": %lld, \"kl\": %.10g, \"top1\": %.10g, \"ce\": %.10g}\n",
+                   (long long)r.n_pos, r.kl, r.top1, r.ce);
+        if (!text) goto done;
+    }
     if ((st = slm_read_file(text, &buf, &len)) != SLM_OK) goto done;
     if ((st = slm_tokenizer_encode(m.tok, buf, len, bos, false, &ids, &n_ids)) != SLM_OK) goto done;
     const int64_t N = ctx > 0 ? ctx : m.w.hp.n_ctx, V = m.w.hp.n_vocab;

@@ -11,6 +11,7 @@
 #include "cli/info.h"
 #include "cli/opts.h"
 #include "data/dataset.h"
+#include "distill/dump.h"
 
 #define READ_CHUNK ((int64_t)1 << 20)
 
@@ -216,6 +217,10 @@ int slm_cmd_info_h5(const char *path, int argc, char **argv) {
     if (!strcmp(fmt, SLM_DATASET_FORMAT)) {
         H5Fclose(f);
         return info_dataset(path, all_sources);
+    }
+    if (!strcmp(fmt, SLM_DUMP_FORMAT)) { /* logit dumps: described and validated by distill/ */
+        H5Fclose(f);
+        return slm_status_exit_code(slm_dump_describe(path, stdout));
     }
     int r = info_generic(path, f);
     H5Fclose(f);
