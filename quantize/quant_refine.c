@@ -7,6 +7,14 @@
 
 #include "quantize/quants_impl.h"
 
+/* Rounds of the sub-block and super-block least-squares steps. */
+#ifndef SLM_REFINE_SUB_ITERS
+#define SLM_REFINE_SUB_ITERS 1
+#endif
+#ifndef SLM_REFINE_SUPER_ITERS
+#define SLM_REFINE_SUPER_ITERS 1
+#endif
+
 /* Geometry of a K type in the common form value = (d*sc)*L - (dmin*m). */
 typedef struct {
     int nsub, sublen;
@@ -179,18 +187,18 @@ static inline double wsq(const float *w, int i, float diff) {
 static double best_levels(const kdesc *k, const float *x, const float *w, float dd, float dm,
                           int *L) {
     double err = 0;
+    /* the reciprocal may round one level off; the neighbour check below fixes that */
+    const float inv = dd != 0.0f ? 1.0f / dd : 0.0f;
+    const float lo = (float)k->lmin, hi = (float)k->lmax;
     for (int i = 0; i < k->sublen; i++) {
-        int l0 = 0;
-        if (dd != 0.0f) {
-            float q = (x[i] + dm) / dd;
-            if (q > k->lmax) q = (float)k->lmax;
-            if (q < k->lmin) q = (float)k->lmin;
-            l0 = slm_nearest_int(q);
-        }
+        float q = (x[i] + dm) * inv;
+        q = q > hi ? hi : (q < lo ? lo : q);
+        const int l0 = slm_nearest_int(q);
         int best_l = l0;
         float bd = dd * l0 - dm - x[i];
-        for (int l = l0 - 1; l <= l0 + 1; l += 2) {
-            if (l < k->lmin || l > k->lmax) continue;
+        /* try the neighbour toward x */
+        int l = (bd < 0) == (dd > 0) ? l0 + 1 : l0 - 1;
+        if (l >= k->lmin && l <= k->lmax) {
             float diff = dd * l - dm - x[i];
             if (fabsf(diff) < fabsf(bd)) {
                 bd = diff;
@@ -198,7 +206,7 @@ static double best_levels(const kdesc *k, const float *x, const float *w, float 
             }
         }
         L[i] = best_l;
-        err += wsq(w, i, bd);
+        err += (w ? (double)w[i] : 1.0) * (double)bd * (double)bd;
     }
     return err;
 }
@@ -220,7 +228,7 @@ static double subblock_step(const kdesc *k, const float *x, const float *w, kunp
         const float *xj = x + o, *wj = w ? w + o : NULL;
         int *Lj = u->L + o;
         double best = sub_err(k, xj, wj, u->d * u->sc[j], u->dmin * u->m[j], Lj);
-        for (int iter = 0; iter < 2; iter++) {
+        for (int iter = 0; iter < SLM_REFINE_SUB_ITERS; iter++) {
             /* least squares x ~ s*L - mn for the current levels */
             double sw = 0, sl = 0, sll = 0, sx = 0, slx = 0;
             for (int i = 0; i < k->sublen; i++) {
@@ -244,13 +252,15 @@ static double subblock_step(const kdesc *k, const float *x, const float *w, kunp
             int sc0 = u->d != 0.0f ? (int)lrint(s / u->d) : u->sc[j];
             int m0 = (k->has_min && u->dmin != 0.0f) ? (int)lrint(mn / u->dmin) : u->m[j];
             bool improved = false;
-            for (int dsc = -1; dsc <= 1; dsc++) {
-                int sc = sc0 + dsc;
-                if (sc < k->scmin || sc > k->scmax) continue;
-                for (int dm_ = k->has_min ? -1 : 0; dm_ <= (k->has_min ? 1 : 0); dm_++) {
-                    int m = m0 + dm_;
-                    if (k->has_min && (m < 0 || m > k->mmax)) continue;
+            /* scale candidates with the rounded min, then min candidates with the best scale */
+            for (int pass = 0; pass < (k->has_min ? 2 : 1); pass++) {
+                for (int dd = -1; dd <= 1; dd++) {
+                    int sc = pass == 0 ? sc0 + dd : u->sc[j];
+                    int m = pass == 0 ? m0 : m0 + dd;
+                    if (pass == 1 && dd == 0) continue;
+                    if (sc < k->scmin || sc > k->scmax) continue;
                     if (!k->has_min) m = 0;
+                    else if (m < 0 || m > k->mmax) continue;
                     double e = best_levels(k, xj, wj, u->d * sc, u->dmin * m, Lc);
                     if (e < best) {
                         best = e;
@@ -286,7 +296,7 @@ static double block_err(const kdesc *k, const float *x, const float *w, const ku
 
 static void refine_k_block(const kdesc *k, const float *x, const float *w, kunp *u) {
     double err = subblock_step(k, x, w, u);
-    for (int it = 0; it < 3; it++) {
+    for (int it = 0; it < SLM_REFINE_SUPER_ITERS; it++) {
         /* least squares for (D, M) with x ~ D*(sc*L) - M*m */
         double aa = 0, ab = 0, bb = 0, ax = 0, bx = 0;
         for (int j = 0; j < k->nsub; j++)

@@ -1,0 +1,93 @@
+/* cli/cmd_imatrix.c — `slm imatrix --model M.gguf --data TEXT --out imatrix.gguf`:
+ * importance matrix (per-column mean squared input activation of every
+ * weight matrix) from calibration text, in llama.cpp's GGUF imatrix format,
+ * for `slm quantize --imatrix` (and llama-quantize). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+#include "core/fileio.h"
+#include "data/tokenizer.h"
+#include "quantize/imatrix_collect.h"
+
+int slm_cmd_imatrix(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *out = NULL;
+    int64_t ctx = 128, chunks = 0;
+    slm_opt opts[] = {
+        {"model", 'm', SLM_OPT_STR, &model, NULL, "FILE", "model GGUF (required)"},
+        {"data", 'd', SLM_OPT_STR, &data, NULL, "FILE", "calibration text, UTF-8 (required)"},
+        {"out", 'o', SLM_OPT_STR, &out, NULL, "FILE", "output imatrix GGUF (required)"},
+        {"ctx", 0, SLM_OPT_INT, &ctx, "128", "N", "tokens per chunk"},
+        {"chunks", 0, SLM_OPT_INT, &chunks, "0", "N", "at most N chunks (0: all the text)"},
+        {0},
+    };
+    int rc = slm_opts_parse("imatrix", "slm imatrix --model M.gguf --data TEXT --out imatrix.gguf [--ctx N]",
+                            "Importance matrix (mean squared input activation per column of every\n"
+                            "weight matrix) from calibration text, in llama.cpp's imatrix GGUF format.",
+                            opts, argc, argv, NULL);
+    if (rc >= 0) return rc;
+    if (!model || !data || !out) {
+        fprintf(stderr, "slm imatrix: --model, --data and --out are required (see 'slm imatrix --help')\n");
+        return 2;
+    }
+    if (ctx < 2 || ctx > 65536 || chunks < 0) {
+        fprintf(stderr, "slm imatrix: --ctx %lld must be in 2..65536 and --chunks >= 0\n", (long long)ctx);
+        return 2;
+    }
+    size_t dl = strlen(data);
+    if (dl > 3 && !strcmp(data + dl - 3, ".h5")) {
+        fprintf(stderr, "slm imatrix: %s: HDF5 token datasets are not supported by this command yet; "
+                        "pass the calibration text file instead\n", data);
+        return 2;
+    }
+    slm_gguf *g = NULL;
+    slm_llama_weights w = {0};
+    slm_tokenizer *tok = NULL;
+    slm_imatrix_stats *s = NULL;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0, len = 0;
+    slm_status st = slm_llama_load(model, &g, &w);
+    if (st == SLM_OK) st = slm_tokenizer_from_gguf(g, &tok);
+    if (st == SLM_OK) st = slm_read_file(data, &text, &len);
+    if (st == SLM_OK) st = slm_tokenizer_encode(tok, text, len, false, false, &ids, &n_ids);
+    const int64_t body = slm_tokenizer_add_bos(tok) ? ctx - 1 : ctx;
+    int64_t n_chunks = st == SLM_OK ? (int64_t)n_ids / body : 0;
+    if (chunks > 0 && n_chunks > chunks) n_chunks = chunks;
+    if (st == SLM_OK && n_chunks < 1) {
+        fprintf(stderr, "slm imatrix: %s has %zu tokens, fewer than one chunk of %lld; use a longer text or "
+                        "a smaller --ctx\n", data, n_ids, (long long)ctx);
+        st = SLM_ERR_USAGE;
+    }
+    if (st == SLM_OK) st = slm_imatrix_stats_init(&w, &s);
+    int32_t *chunk = st == SLM_OK ? malloc(sizeof(int32_t) * (size_t)ctx) : NULL;
+    if (st == SLM_OK && !chunk) st = SLM_ERR_NOMEM;
+    const double t0 = slm_time_sec();
+    for (int64_t c = 0; st == SLM_OK && c < n_chunks; c++) {
+        int64_t T = 0;
+        if (body < ctx) chunk[T++] = slm_tokenizer_bos(tok);
+        memcpy(chunk + T, ids + c * body, sizeof(int32_t) * (size_t)body);
+        st = slm_imatrix_stats_add(s, chunk, ctx);
+        fprintf(stderr, "\rimatrix: chunk %lld/%lld (%.1f s)", (long long)c + 1, (long long)n_chunks,
+                slm_time_sec() - t0);
+    }
+    if (n_chunks > 0) fprintf(stderr, "\n");
+    if (st == SLM_OK) {
+        int64_t n;
+        const slm_imatrix_acc *acc = slm_imatrix_stats_entries(s, &n);
+        st = slm_imatrix_save(out, acc, n, data, (uint32_t)n_chunks, (uint32_t)ctx);
+        if (st == SLM_OK)
+            fprintf(stderr, "imatrix: %lld entries from %lld chunks of %lld tokens -> %s\n", (long long)n,
+                    (long long)n_chunks, (long long)ctx, out);
+    }
+    free(chunk);
+    free(ids);
+    free(text);
+    slm_imatrix_stats_free(s);
+    slm_tokenizer_free(tok);
+    slm_llama_weights_free(&w);
+    slm_gguf_close(g);
+    return slm_status_exit_code(st);
+}
