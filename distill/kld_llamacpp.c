@@ -160,6 +160,19 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
                     break;
                 }
                 slm_kld_row_topk(row, h.n_vocab, K, b.ids + t * K, b.logprobs + t * K);
+                /* scale * q + min must stay a log-probability (found by fuzz_kld:
+                 * such a row used to convert into a dump the reader refuses) */
+                const float *lp = b.logprobs + t * K;
+                for (int64_t j = 0; j < K && !st; j++)
+                    if (!isfinite(lp[j]) || lp[j] > SLM_DUMP_LOGPROB_TOL) {
+                        slm_log_error("%s: chunk %lld position %lld: decoded log-prob %g of "
+                                      "token %d is not <= 0 (scale %g, min log-prob %g): not "
+                                      "a llama.cpp KL-divergence base file?",
+                                      kld_path, (long long)c, (long long)t, lp[j],
+                                      b.ids[t * K + j], scale, minlp);
+                        st = SLM_ERR_FORMAT;
+                    }
+                if (st) break;
             } else {
                 for (int64_t j = 0; j < K; j++) {
                     b.ids[t * K + j] = (int32_t)j;
