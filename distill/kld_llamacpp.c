@@ -163,6 +163,15 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
                 /* scale * q + min must stay a log-probability (found by fuzz_kld:
                  * such a row used to convert into a dump the reader refuses) */
                 const float *lp = b.logprobs + t * K;
+                double mass = 0;
+                for (int64_t j = 0; j < K; j++) mass += exp((double)lp[j]);
+                if (!(mass <= 1.0 + SLM_DUMP_MASS_TOL)) {
+                    slm_log_error("%s: chunk %lld position %lld: the top-%lld probabilities sum "
+                                  "to %.4f > 1 (scale %g, min log-prob %g): not a log-softmax "
+                                  "row", kld_path, (long long)c, (long long)t, (long long)K, mass,
+                                  scale, minlp);
+                    st = SLM_ERR_FORMAT;
+                }
                 for (int64_t j = 0; j < K && !st; j++)
                     if (!isfinite(lp[j]) || lp[j] > SLM_DUMP_LOGPROB_TOL) {
                         slm_log_error("%s: chunk %lld position %lld: decoded log-prob %g of "
