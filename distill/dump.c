@@ -259,6 +259,18 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
         }
     } else {
         st = create_new(w);
+        if (st) { /* a partial without its header cannot be resumed: remove it */
+            if (w->file >= 0) {
+                char why[192];
+                slm_log_error("%s: cannot write the new dump's header: %s", w->partial,
+                              slm_h5_reason(why, sizeof why));
+            }
+            char *partial = slm_strdup(w->partial);
+            writer_free(w); /* closes the file */
+            if (partial) unlink(partial);
+            free(partial);
+            return st;
+        }
     }
     if (st) {
         writer_free(w);

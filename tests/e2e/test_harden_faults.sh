@@ -82,6 +82,42 @@ check() {
 inject() { ( export SLM_FAULT_OP="$1" SLM_FAULT_ERRNO="$2" SLM_FAULT_AFTER="$3" SLM_FAULT_STICKY="$4" \
                  SLM_FAULT_SHORT="${5:-0}" SLM_FAULT_PATH="$6" LD_PRELOAD="$PWD/$shim"; "${@:7}" ); }
 
+PY=${SLM_PYTHON:-/usr/bin/python3}
+# One EIO at every write position k of an HDF5 writer (pwrite calls on OUT's
+# temporary), until a run passes all its writes: each run must either fail
+# cleanly (exit 1, message with the file and errno, previous OUT intact, no
+# temporary) or succeed with data identical to REF (a lost write that HDF5
+# did not report would show here).  sweep NAME OUT REF STEP cmd...
+sweep() {
+    local name=$1 out=$2 ref=$3 step=$4 k=0 n_fail=0
+    shift 4
+    while :; do
+        local had=0
+        [ -e "$out" ] && { had=1; cp "$out" "$W/prev"; }
+        SLM_FAULT_VERBOSE=1 inject pwrite EIO $k 0 0 "$(basename "$out")" "$@" > /dev/null 2> "$W/err"; local rc=$?
+        ls "$out".tmp.* >/dev/null 2>&1 && fail "$name EIO at write $k: temporary left"
+        grep -q "HDF5-DIAG" "$W/err" && fail "$name EIO at write $k: HDF5's error stack printed"
+        if ! grep -q "shim: failing" "$W/err"; then
+            [ $rc -eq 0 ] || fail "$name: clean run (no fault left to inject) exit $rc: $(tail -2 "$W/err")"
+            break
+        fi
+        if [ $rc -eq 0 ]; then
+            "$PY" scripts/h5_same_data.py "$out" "$ref" | grep -q "differ: none" ||
+                fail "$name EIO at write $k: exit 0 but the data differ: $("$PY" scripts/h5_same_data.py "$out" "$ref")"
+        else
+            [ $rc -eq 1 ] || fail "$name EIO at write $k: exit $rc: $(tail -2 "$W/err")"
+            grep -qE "$(basename "$out").*Input/output error" "$W/err" ||
+                fail "$name EIO at write $k: message lacks file/errno: $(grep -v '^ ' "$W/err" | grep -v '^shim' | tail -2)"
+            if [ $had = 1 ]; then cmp -s "$out" "$W/prev" || fail "$name EIO at write $k: previous $out changed"
+            else [ ! -e "$out" ] || fail "$name EIO at write $k: $out appeared"; fi
+            n_fail=$((n_fail + 1))
+        fi
+        [ -n "${SWEEP_AFTER:-}" ] && $SWEEP_AFTER
+        k=$((k + step))
+    done
+    echo "ok: $name: EIO at $((k / step)) write positions (every ${step}th of $k): $n_fail clean failures, the rest complete and identical"
+}
+
 train_more() { "$SLM" train --config "$W/job.ini" --set train.steps="$1" --quiet --out "$W/run"; }
 sum_ckpts() { sha256sum "$W"/run/ckpt-*.h5 | sed "s|$W/||"; }
 
@@ -94,6 +130,11 @@ for f in "pwrite ENOSPC 0 1 0 No space left on device" "pwrite EIO 3 0 0 Input/o
         inject "$op" "$err" "$after" "$sticky" "$short" ckpt-6.h5 train_more 6
     [ "$(sum_ckpts)" = "$before" ] || fail "checkpoint $op/$err: earlier checkpoints changed"
 done
+train_more 6 2>/dev/null || fail "train to 6"
+cp "$W/run/ckpt-6.h5" "$W/ckpt_ref.h5"
+rm "$W/run/ckpt-6.h5"
+drop6() { rm -f "$W/run/ckpt-6.h5"; }
+SWEEP_AFTER=drop6 sweep "checkpoint" "$W/run/ckpt-6.h5" "$W/ckpt_ref.h5" ${CKPT_SWEEP_STEP:-7} train_more 6
 # a short pwrite is retried by HDF5: the checkpoint must come out complete
 check "checkpoint short writes" "$W/run/ckpt-6.h5" 0 "" inject pwrite EIO 0 0 1 ckpt-6.h5 train_more 6
 "$SLM" info "$W/run/ckpt-6.h5" >/dev/null 2>&1 || fail "checkpoint after short writes unreadable"
@@ -125,18 +166,32 @@ done
 
 # datasets: extending data.h5 with b.txt rewrites it through a temporary
 prep() { "$SLM" data prepare --vocab "$W/vocab.gguf" --input "$W/a.txt" "$W/b.txt" --out "$W/data.h5" --val-fraction 0; }
-for f in "pwrite ENOSPC 0 1 No space left on device" "pwrite EIO 4 0 Input/output error" "rename EXDEV 0 0 Invalid cross-device link"; do
+cp "$W/data.h5" "$W/data0.h5"
+prep > /dev/null 2>&1 || fail "prep"
+cp "$W/data.h5" "$W/data_ref.h5"
+cp "$W/data0.h5" "$W/data.h5"
+sweep "dataset" "$W/data.h5" "$W/data_ref.h5" 1 prep
+cp "$W/data0.h5" "$W/data.h5"
+for f in "pwrite ENOSPC 0 1 No space left on device" "rename EXDEV 0 0 Invalid cross-device link"; do
     read -r op err after sticky msg <<< "$f"
     check "dataset $op/$err" "$W/data.h5" 1 "data\.h5.*$msg" inject "$op" "$err" "$after" "$sticky" 0 data.h5 prep
 done
 
 # logit dumps: written to DUMP.partial (resumable), renamed when complete
 dump() { "$SLM" dump-logits --teacher "$W/m.gguf" --data "$W/data.h5" --top-k 4 --max-seqs 4 --out "$W/dump.h5"; }
-for f in "pwrite ENOSPC 0 1 No space left on device" "pwrite EIO 6 0 Input/output error"; do
-    read -r op err after sticky msg <<< "$f"
-    check "dump $op/$err" "$W/dump.h5" 1 "dump\.h5.*$msg" inject "$op" "$err" "$after" "$sticky" 0 dump.h5 dump
-    rm -f "$W/dump.h5.partial"
-done
+check "dump pwrite/ENOSPC" "$W/dump.h5" 1 "dump\.h5.*No space left on device" inject pwrite ENOSPC 0 1 0 dump.h5 dump
+rm -f "$W/dump.h5.partial"
+dump >/dev/null 2>&1 || fail dump
+mv "$W/dump.h5" "$W/dump_ref.h5"
+# after each failure the same command resumes DUMP.partial: the result must equal a clean dump
+resume_dump() {
+    [ -e "$W/dump.h5" ] && return 0
+    dump >/dev/null 2>"$W/err2" || fail "dump resumed after a fault: $(tail -2 "$W/err2")"
+    "$PY" scripts/h5_same_data.py "$W/dump.h5" "$W/dump_ref.h5" | grep -q "differ: none" || fail "dump resumed after a fault differs from a clean dump"
+    rm -f "$W/dump.h5"
+}
+SWEEP_AFTER=resume_dump sweep "dump" "$W/dump.h5" "$W/dump_ref.h5" ${DUMP_SWEEP_STEP:-3} dump
+rm -f "$W/dump.h5"
 
 # ---- SIGKILL at a random moment of each writer; the next run cleans up
 kill_at_random() { # name out cmd...
@@ -184,7 +239,7 @@ for src in "$W/data.h5" "$W/run/ckpt-4.h5" "$W/dump.h5"; do
             what="byte $off changed"
         fi
         case $src in
-            *data.h5) cmd=("$SLM" data show "$W/bad.h5") ;;
+            *data.h5) cmd=("$SLM" info "$W/bad.h5") ;;
             *ckpt*) cmd=("$SLM" export --ckpt "$W/bad.h5" --out "$W/x.gguf") ;;
             *) cmd=("$SLM" info "$W/bad.h5") ;;
         esac
