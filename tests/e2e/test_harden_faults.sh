@@ -194,7 +194,7 @@ SWEEP_AFTER=resume_dump sweep "dump" "$W/dump.h5" "$W/dump_ref.h5" ${DUMP_SWEEP_
 rm -f "$W/dump.h5"
 
 # ---- SIGKILL at a random moment of each writer; the next run cleans up
-kill_at_random() { # name out cmd...
+kill_at_random() { # name out cmd... (a binary, not a shell function: SIGKILL must reach slm)
     local name=$1 out=$2
     shift 2
     local had=0
@@ -211,7 +211,8 @@ pre_tmp() { touch "$1.tmp.999999"; } # a temporary of a dead writer (pid 999999 
 for i in 1 2 3; do
     kill_at_random "export kill $i" "$W/m.gguf" "$SLM" export --ckpt "$W/run" --out "$W/m.gguf"
     kill_at_random "quantize kill $i" "$W/q.gguf" "$SLM" quantize "$W/m.gguf" "$W/q.gguf" q8_0
-    kill_at_random "dataset kill $i" "$W/data.h5" prep
+    kill_at_random "dataset kill $i" "$W/data.h5" "$SLM" data prepare --vocab "$W/vocab.gguf" \
+        --input "$W/a.txt" "$W/b.txt" --out "$W/data.h5" --val-fraction 0
 done
 kill -0 999999 2>/dev/null || { pre_tmp "$W/m.gguf"; pre_tmp "$W/q.gguf"; pre_tmp "$W/data.h5"; }
 "$SLM" export --ckpt "$W/run" --out "$W/m.gguf" 2>"$W/err" >/dev/null || fail "export after kills"
