@@ -45,10 +45,15 @@ slm_status slm_kld_read_header(const char *path, slm_kld_header *h) {
     h->first = h->n_ctx / 2;
     h->rows_per_chunk = h->n_ctx - 1 - h->first;
     h->row_u16 = 2 * (((int64_t)h->n_vocab + 1) / 2) + 4;
-    /* sizes in 64-bit: n_chunk * rows * nv fits easily below 2^62 with the bounds above */
-    int64_t want = KLD_HEADER_BYTES + (int64_t)h->n_chunk * h->n_ctx * 4 +
-                   (int64_t)h->n_chunk * h->rows_per_chunk * h->row_u16 * 2;
-    if (fs != 0 || (int64_t)sb.st_size != want) {
+    /* per chunk < 2^34 + 2^31 * 2^29 * 2 fits in 64 bits; n_chunk times it may not
+     * (found by fuzz_kld: signed overflow), so n_chunk is checked against the
+     * file size by division first */
+    int64_t per_chunk = (int64_t)h->n_ctx * 4 + h->rows_per_chunk * h->row_u16 * 2;
+    int64_t body = fs == 0 ? (int64_t)sb.st_size - KLD_HEADER_BYTES : -1;
+    int64_t want = body >= 0 && h->n_chunk <= body / per_chunk
+                       ? KLD_HEADER_BYTES + (int64_t)h->n_chunk * per_chunk
+                       : -1;
+    if (fs != 0 || want < 0 || (int64_t)sb.st_size != want) {
         slm_log_error("%s: file has %lld bytes, the header (n_ctx %d, n_vocab %d, n_chunk %d) "
                       "implies %lld (truncated or not this format)", path,
                       (long long)(fs ? -1 : sb.st_size), h->n_ctx, h->n_vocab, h->n_chunk,

@@ -283,8 +283,14 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
         }
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp);
         hid_t d = H5Dopen2(f, "rng", H5P_DEFAULT);
-        if (d < 0 || H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {
-            slm_log_error("%s: cannot read /rng", path);
+        /* exactly 4 values: a longer /rng used to be read over the rest of *s
+         * (found by fuzz_h5: a 16-element /rng overwrote s->config) */
+        hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+        hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        if (d < 0 || npts != 4 ||
+            H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {
+            slm_log_error("%s: cannot read /rng (4 uint64 expected)", path);
             st = SLM_ERR_FORMAT;
         }
         if (d >= 0) H5Dclose(d);
