@@ -297,7 +297,10 @@ slm_status slm_dump_writer_append(slm_dump_writer *w, const slm_dump_batch *b) {
             if (!w->half) return SLM_ERR_NOMEM;
             w->half_cap = n * TK;
         }
-        for (int64_t i = 0; i < n * TK; i++) w->half[i] = slm_f32_to_f16(b->logprobs[i]);
+        /* log-probs below -65504 (probability ~0) would round to -inf in f16,
+         * which the reader rightly refuses: clamp (found by fuzz_kld) */
+        for (int64_t i = 0; i < n * TK; i++)
+            w->half[i] = slm_f32_to_f16(b->logprobs[i] < -65504.f ? -65504.f : b->logprobs[i]);
         lp = w->half;
         lp_type = w->f16;
     }
