@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/base.h"
+#include "core/h5err.h"
 
 #define SLM_WEAK_CMD(name, help)                                                            \
     __attribute__((weak)) int slm_cmd_##name(int argc, char **argv) {                       \
@@ -48,6 +49,7 @@ static const command *find(const char *name) {
 }
 
 int main(int argc, char **argv) {
+    slm_h5_no_atexit(); /* see core/h5err.h: no HDF5 teardown at exit after a failed close */
     if (argc < 2) {
         usage(stderr);
         return 2;

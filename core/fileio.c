@@ -1,8 +1,10 @@
 /* core/fileio.c — atomic output files (see fileio.h). */
 #include "core/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -10,7 +12,48 @@
 #include <string.h>
 #include <unistd.h>
 
+/* pid of "<base>.tmp.<pid>" or 0 when name is not a temporary of base */
+static long tmp_owner(const char *name, const char *base) {
+    size_t bl = strlen(base);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) return 0;
+    const char *p = name + bl + 5;
+    if (!*p) return 0;
+    for (const char *c = p; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    return atol(p);
+}
+
+int64_t slm_remove_stale_tmps(const char *path) {
+    char *dcopy = slm_strdup(path), *bcopy = slm_strdup(path);
+    int64_t removed = 0;
+    DIR *d = NULL;
+    if (!dcopy || !bcopy) goto done;
+    const char *dir = dirname(dcopy), *base = basename(bcopy);
+    if (!(d = opendir(dir))) goto done;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = tmp_owner(e->d_name, base);
+        if (pid <= 0 || pid == (long)getpid()) continue;
+        /* alive (or not ours to signal): another writer is busy with it */
+        if (kill((pid_t)pid, 0) == 0 || errno == EPERM) continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *p = slm_alloc(n);
+        if (!p) break;
+        snprintf(p, n, "%s/%s", dir, e->d_name);
+        if (unlink(p) == 0) {
+            slm_log_warn("removed '%s', left by a writer (pid %ld) that did not finish", p, pid);
+            removed++;
+        }
+        free(p);
+    }
+done:
+    if (d) closedir(d);
+    free(dcopy);
+    free(bcopy);
+    return removed;
+}
+
 char *slm_tmp_path_for(const char *path) {
+    slm_remove_stale_tmps(path);
     size_t n = strlen(path) + 32;
     char *tmp = slm_alloc(n);
     if (tmp) snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());

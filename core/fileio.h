@@ -31,8 +31,15 @@ slm_status slm_outfile_commit(slm_outfile *of);
 /* Closes and unlinks the temporary; safe on a zeroed or committed struct. */
 void slm_outfile_abort(slm_outfile *of);
 
-/* Temporary name for writers that open files themselves (HDF5): caller frees. */
+/* Temporary name for writers that open files themselves (HDF5): caller frees.
+ * Removes stale temporaries of path first (slm_remove_stale_tmps), so every
+ * writer (slm_outfile_open included) cleans up after a killed predecessor. */
 char *slm_tmp_path_for(const char *path);
+/* Deletes "<path>.tmp.<pid>" files whose pid is not a live process (a writer
+ * killed before commit; a warning names each).  Temporaries of live processes
+ * (a concurrent writer of the same path) are left alone.  Returns how many.
+ * Not safe for directories shared between machines (pids are per host). */
+int64_t slm_remove_stale_tmps(const char *path);
 /* fsync(tmp) + rename(tmp, path) + fsync(dirname(path)); unlinks tmp on failure. */
 slm_status slm_commit_tmp(const char *tmp, const char *path);
 

@@ -204,9 +204,12 @@ static slm_status open_partial(slm_dump_writer *w) {
 
 static slm_status create_new(slm_dump_writer *w) {
     const slm_dump_info *in = &w->info;
-    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = (hid_t)slm_h5_write_fapl();
+    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (w->file < 0) {
-        slm_log_error("cannot create '%s'", w->partial);
+        char why[192];
+        slm_log_error("cannot create '%s': %s", w->partial, slm_h5_reason(why, sizeof why));
         return SLM_ERR_IO;
     }
     slm_status st = write_attrs(w->file, in);
@@ -242,7 +245,9 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
         return SLM_ERR_NOMEM;
     }
     if (resume && access(w->partial, F_OK) == 0) {
-        w->file = H5Fopen(w->partial, H5F_ACC_RDWR, H5P_DEFAULT);
+        hid_t fapl = (hid_t)slm_h5_write_fapl();
+        w->file = H5Fopen(w->partial, H5F_ACC_RDWR, fapl);
+        H5Pclose(fapl);
         if (w->file < 0) {
             slm_log_error("%s: exists but HDF5 cannot open it (interrupted mid-write?); delete "
                           "it to start the dump over",
@@ -254,6 +259,18 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
         }
     } else {
         st = create_new(w);
+        if (st) { /* a partial without its header cannot be resumed: remove it */
+            if (w->file >= 0) {
+                char why[192];
+                slm_log_error("%s: cannot write the new dump's header: %s", w->partial,
+                              slm_h5_reason(why, sizeof why));
+            }
+            char *partial = slm_strdup(w->partial);
+            writer_free(w); /* closes the file */
+            if (partial) unlink(partial);
+            free(partial);
+            return st;
+        }
     }
     if (st) {
         writer_free(w);
@@ -280,7 +297,10 @@ slm_status slm_dump_writer_append(slm_dump_writer *w, const slm_dump_batch *b) {
             if (!w->half) return SLM_ERR_NOMEM;
             w->half_cap = n * TK;
         }
-        for (int64_t i = 0; i < n * TK; i++) w->half[i] = slm_f32_to_f16(b->logprobs[i]);
+        /* log-probs below -65504 (probability ~0) would round to -inf in f16,
+         * which the reader rightly refuses: clamp (found by fuzz_kld) */
+        for (int64_t i = 0; i < n * TK; i++)
+            w->half[i] = slm_f32_to_f16(b->logprobs[i] < -65504.f ? -65504.f : b->logprobs[i]);
         lp = w->half;
         lp_type = w->f16;
     }
@@ -290,8 +310,10 @@ slm_status slm_dump_writer_append(slm_dump_writer *w, const slm_dump_batch *b) {
     for (int i = 0; i < DS_COUNT; i++) {
         if (!has_ds(in->mode, i)) continue;
         if (slm_h5_write_rows(w->ds[i], mtypes[i], w->done, n, bufs[i]) != SLM_OK) {
-            slm_log_error("%s: cannot write /%s rows %lld..%lld", w->partial, ds_names[i],
-                          (long long)w->done, (long long)(w->done + n));
+            char why[192];
+            slm_log_error("%s: cannot write /%s rows %lld..%lld: %s", w->partial, ds_names[i],
+                          (long long)w->done, (long long)(w->done + n),
+                          slm_h5_reason(why, sizeof why));
             return SLM_ERR_IO;
         }
     }
@@ -299,7 +321,8 @@ slm_status slm_dump_writer_append(slm_dump_writer *w, const slm_dump_batch *b) {
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 ||
         slm_h5_set_i64(w->file, "done", w->done + n) != SLM_OK ||
         H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
-        slm_log_error("%s: cannot flush", w->partial);
+        char why[192];
+        slm_log_error("%s: cannot flush: %s", w->partial, slm_h5_reason(why, sizeof why));
         return SLM_ERR_IO;
     }
     w->done += n;
@@ -318,9 +341,16 @@ slm_status slm_dump_writer_finish(slm_dump_writer *w) {
     }
     char *partial = slm_strdup(w->partial), *path = slm_strdup(w->path);
     for (int i = 0; i < DS_COUNT; i++)
-        if (w->ds[i] > 0) H5Dclose(w->ds[i]), w->ds[i] = 0;
+        if (w->ds[i] > 0) {
+            if (H5Dclose(w->ds[i]) < 0) st = SLM_ERR_IO; /* cached chunks written here */
+            w->ds[i] = 0;
+        }
     if (w->file > 0 && H5Fclose(w->file) < 0) st = SLM_ERR_IO;
     w->file = 0;
+    if (st == SLM_ERR_IO) {
+        char why[192];
+        slm_log_error("%s: cannot finish the dump: %s", w->partial, slm_h5_reason(why, sizeof why));
+    }
     writer_free(w);
     if (!partial || !path) st = SLM_ERR_NOMEM;
     if (!st) st = slm_commit_tmp(partial, path);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void slm_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 hid_t slm_h5_f16_type(void) {
     /* the same construction h5py uses for numpy.float16 */

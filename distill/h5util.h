@@ -8,9 +8,7 @@
 #include <hdf5.h>
 
 #include "core/base.h"
-
-/* Silences HDF5's automatic error stack printing (slm reports errors itself). */
-void slm_h5_quiet(void);
+#include "core/h5err.h" /* slm_h5_quiet: HDF5's printing silenced, failures recorded */
 /* IEEE half as an HDF5 type (caller H5Tclose's it). */
 hid_t slm_h5_f16_type(void);
 

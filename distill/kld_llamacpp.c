@@ -45,10 +45,15 @@ slm_status slm_kld_read_header(const char *path, slm_kld_header *h) {
     h->first = h->n_ctx / 2;
     h->rows_per_chunk = h->n_ctx - 1 - h->first;
     h->row_u16 = 2 * (((int64_t)h->n_vocab + 1) / 2) + 4;
-    /* sizes in 64-bit: n_chunk * rows * nv fits easily below 2^62 with the bounds above */
-    int64_t want = KLD_HEADER_BYTES + (int64_t)h->n_chunk * h->n_ctx * 4 +
-                   (int64_t)h->n_chunk * h->rows_per_chunk * h->row_u16 * 2;
-    if (fs != 0 || (int64_t)sb.st_size != want) {
+    /* per chunk < 2^34 + 2^31 * 2^29 * 2 fits in 64 bits; n_chunk times it may not
+     * (found by fuzz_kld: signed overflow), so n_chunk is checked against the
+     * file size by division first */
+    int64_t per_chunk = (int64_t)h->n_ctx * 4 + h->rows_per_chunk * h->row_u16 * 2;
+    int64_t body = fs == 0 ? (int64_t)sb.st_size - KLD_HEADER_BYTES : -1;
+    int64_t want = body >= 0 && h->n_chunk <= body / per_chunk
+                       ? KLD_HEADER_BYTES + (int64_t)h->n_chunk * per_chunk
+                       : -1;
+    if (fs != 0 || want < 0 || (int64_t)sb.st_size != want) {
         slm_log_error("%s: file has %lld bytes, the header (n_ctx %d, n_vocab %d, n_chunk %d) "
                       "implies %lld (truncated or not this format)", path,
                       (long long)(fs ? -1 : sb.st_size), h->n_ctx, h->n_vocab, h->n_chunk,
@@ -160,6 +165,28 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
                     break;
                 }
                 slm_kld_row_topk(row, h.n_vocab, K, b.ids + t * K, b.logprobs + t * K);
+                /* scale * q + min must stay a log-probability (found by fuzz_kld:
+                 * such a row used to convert into a dump the reader refuses) */
+                const float *lp = b.logprobs + t * K;
+                double mass = 0;
+                for (int64_t j = 0; j < K; j++) mass += exp((double)lp[j]);
+                if (!(mass <= 1.0 + SLM_DUMP_MASS_TOL)) {
+                    slm_log_error("%s: chunk %lld position %lld: the top-%lld probabilities sum "
+                                  "to %.4f > 1 (scale %g, min log-prob %g): not a log-softmax "
+                                  "row", kld_path, (long long)c, (long long)t, (long long)K, mass,
+                                  scale, minlp);
+                    st = SLM_ERR_FORMAT;
+                }
+                for (int64_t j = 0; j < K && !st; j++)
+                    if (!isfinite(lp[j]) || lp[j] > SLM_DUMP_LOGPROB_TOL) {
+                        slm_log_error("%s: chunk %lld position %lld: decoded log-prob %g of "
+                                      "token %d is not <= 0 (scale %g, min log-prob %g): not "
+                                      "a llama.cpp KL-divergence base file?",
+                                      kld_path, (long long)c, (long long)t, lp[j],
+                                      b.ids[t * K + j], scale, minlp);
+                        st = SLM_ERR_FORMAT;
+                    }
+                if (st) break;
             } else {
                 for (int64_t j = 0; j < K; j++) {
                     b.ids[t * K + j] = (int32_t)j;

@@ -1,6 +1,8 @@
 /* train/ckpt.c — HDF5 checkpoints (layout in ckpt.h). */
 #include "train/ckpt.h"
 
+#include "core/h5err.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
@@ -165,12 +167,16 @@ bad:
 
 slm_status slm_ckpt_write(const char *path, const slm_ckpt_state *s,
                           const slm_param_list *params, const slm_adamw *opt) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    slm_h5_quiet();
     char *tmp = slm_tmp_path_for(path);
     if (!tmp) return SLM_ERR_NOMEM;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    char why[192];
+    hid_t fapl = (hid_t)slm_h5_write_fapl();
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
-        slm_log_error("cannot create checkpoint '%s': %s", tmp, strerror(errno));
+        slm_log_error("cannot create checkpoint '%s': %s", tmp, slm_h5_reason(why, sizeof why));
+        unlink(tmp); /* H5Fcreate may have created it before failing to write */
         free(tmp);
         return SLM_ERR_IO;
     }
@@ -215,7 +221,7 @@ slm_status slm_ckpt_write(const char *path, const slm_ckpt_state *s,
     }
     if (H5Fclose(f) < 0) bad = 1;
     if (bad) {
-        slm_log_error("cannot write checkpoint '%s' (disk full?)", tmp);
+        slm_log_error("cannot write checkpoint '%s': %s", tmp, slm_h5_reason(why, sizeof why));
         unlink(tmp);
         free(tmp);
         return SLM_ERR_IO;
@@ -226,7 +232,7 @@ slm_status slm_ckpt_write(const char *path, const slm_ckpt_state *s,
 }
 
 static hid_t open_checked(const char *path) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    slm_h5_quiet();
     if (H5Fis_hdf5(path) <= 0) {
         slm_log_error("%s: not a readable HDF5 file (truncated or corrupt?)", path);
         return -1;
@@ -277,8 +283,14 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
         }
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp);
         hid_t d = H5Dopen2(f, "rng", H5P_DEFAULT);
-        if (d < 0 || H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {
-            slm_log_error("%s: cannot read /rng", path);
+        /* exactly 4 values: a longer /rng used to be read over the rest of *s
+         * (found by fuzz_h5: a 16-element /rng overwrote s->config) */
+        hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+        hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        if (d < 0 || npts != 4 ||
+            H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {
+            slm_log_error("%s: cannot read /rng (4 uint64 expected)", path);
             st = SLM_ERR_FORMAT;
         }
         if (d >= 0) H5Dclose(d);

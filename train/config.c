@@ -1,6 +1,7 @@
 /* train/config.c — table-driven INI configuration (see config.h). */
 #include "train/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -108,6 +109,20 @@ static bool set_field(slm_train_config *c, const slm_cfg_key *k, const char *val
     errno = 0;
     switch (k->kind) {
     case SLM_CFG_STR: {
+        /* the resolved config is printed as INI (config.ini, checkpoints) and
+         * read back on resume: refuse what inih would read back differently
+         * (found by fuzz_config: "train=;x" printed as "train = ;x" reloads as "") */
+        size_t n = strlen(val);
+        bool bad = n && (val[0] == ';' || val[0] == '#' || isspace((unsigned char)val[0]) ||
+                         isspace((unsigned char)val[n - 1]));
+        for (size_t i = 0; i + 1 < n && !bad; i++)
+            bad = isspace((unsigned char)val[i]) && val[i + 1] == ';';
+        for (size_t i = 0; i < n && !bad; i++) bad = val[i] == '\n' || val[i] == '\r';
+        if (bad) {
+            snprintf(why, cap, "'%s' cannot be written back to an INI file (it starts with ';' or "
+                     "'#', has a ' ;' or a line break, or spaces at either end)", val);
+            return false;
+        }
         char *d = slm_strdup(val);
         if (!d) {
             snprintf(why, cap, "out of memory");

@@ -53,7 +53,7 @@ sleep 1
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 cmp -s "$out" "$tmp/prev.gguf" || fail "previous file changed by a killed write"
 "$SLM" info "$out" >/dev/null || fail "file unreadable after a killed write"
-ls "$out".tmp.* >/dev/null 2>&1 && echo "note: a killed write leaves its temporary ($(ls "$out".tmp.* | xargs -n1 basename)); nothing removes stale temporaries yet"
+ls "$out".tmp.* >/dev/null 2>&1 && echo "note: a killed write leaves its temporary ($(ls "$out".tmp.* | xargs -n1 basename)); the next write of this path removes it (core/fileio.c; tested in test_harden_faults.sh)"
 
 # 6. I/O errors from libc, injected with an LD_PRELOAD shim (tests/fault/shim.c)
 shim="$BUILD/fault/shim.so"

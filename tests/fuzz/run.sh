@@ -5,7 +5,8 @@
 # project's own writers (tests/fuzz/seeds_<name>.c, if present) plus the kept
 # regression inputs (tests/fuzz/corpus/<name>/), runs each harness for
 # FUZZ_SECONDS (default 60) and prints executions/s and coverage.  Crashes
-# are left in build-fuzz/crashes/; minimise with -minimize_crash=1, fix, and
+# are left in build-fuzz/crashes/; FUZZ_ARGS adds libFuzzer flags (e.g.
+# -len_control=0 for harnesses whose inputs are programs of many ops); minimise with -minimize_crash=1, fix, and
 # copy the input into tests/fuzz/corpus/<name>/ so make test replays it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,7 +38,7 @@ for h in tests/fuzz/fuzz_*.c; do
     echo "== fuzz_$name for ${SECS}s ($(ls "$corpus" | wc -l) seeds)"
     log=$B/fuzz_$name.log
     if ! ASAN_OPTIONS=detect_leaks=1 $B/fuzz_$name -max_total_time="$SECS" -print_final_stats=1 \
-            -artifact_prefix=$B/crashes/$name- -max_len=65536 "$corpus" > "$log" 2>&1; then
+            -artifact_prefix=$B/crashes/$name- -max_len=65536 ${FUZZ_ARGS:-} "$corpus" > "$log" 2>&1; then
         status=1
         echo "FINDING in fuzz_$name; see $log and $B/crashes/"
         grep -E "ERROR|SUMMARY|check failed" "$log" | head -5
