@@ -9,10 +9,15 @@
 
 /* Rounds of the sub-block and super-block least-squares steps. */
 #ifndef SLM_REFINE_SUB_ITERS
-#define SLM_REFINE_SUB_ITERS 1
+#define SLM_REFINE_SUB_ITERS 4
 #endif
 #ifndef SLM_REFINE_SUPER_ITERS
-#define SLM_REFINE_SUPER_ITERS 1
+#define SLM_REFINE_SUPER_ITERS 3
+#endif
+/* Integer scale / min candidates tried on either side of the rounded
+ * least-squares value. */
+#ifndef SLM_REFINE_RADIUS
+#define SLM_REFINE_RADIUS 2
 #endif
 
 /* Geometry of a K type in the common form value = (d*sc)*L - (dmin*m). */
@@ -183,31 +188,31 @@ static inline double wsq(const float *w, int i, float diff) {
 }
 
 /* Best level for each element of a sub-block given dd = d*sc, dm = dmin*m;
- * returns the sub-block's error. */
+ * returns the sub-block's error.  Branch-free so that the compiler
+ * vectorises it (this is most of the refinement's time); the levels are
+ * the same as those of nearest rounding followed by a neighbour check. */
 static double best_levels(const kdesc *k, const float *x, const float *w, float dd, float dm,
                           int *L) {
-    double err = 0;
-    /* the reciprocal may round one level off; the neighbour check below fixes that */
+    /* the reciprocal may round one level off; the neighbour check fixes that */
     const float inv = dd != 0.0f ? 1.0f / dd : 0.0f;
     const float lo = (float)k->lmin, hi = (float)k->lmax;
-    for (int i = 0; i < k->sublen; i++) {
+    const int n = k->sublen;
+    float e[32];
+    for (int i = 0; i < n; i++) {
         float q = (x[i] + dm) * inv;
         q = q > hi ? hi : (q < lo ? lo : q);
-        const int l0 = slm_nearest_int(q);
-        int best_l = l0;
-        float bd = dd * l0 - dm - x[i];
-        /* try the neighbour toward x */
-        int l = (bd < 0) == (dd > 0) ? l0 + 1 : l0 - 1;
-        if (l >= k->lmin && l <= k->lmax) {
-            float diff = dd * l - dm - x[i];
-            if (fabsf(diff) < fabsf(bd)) {
-                bd = diff;
-                best_l = l;
-            }
-        }
-        L[i] = best_l;
-        err += (w ? (double)w[i] : 1.0) * (double)bd * (double)bd;
+        const float l0 = (q + 12582912.f) - 12582912.f; /* = slm_nearest_int(q), |q| < 2^22 */
+        const float d0 = dd * l0 - dm - x[i];
+        /* the neighbour toward x */
+        float l1 = (d0 < 0) == (dd > 0) ? l0 + 1.0f : l0 - 1.0f;
+        l1 = (l1 < lo || l1 > hi) ? l0 : l1;
+        const float d1 = dd * l1 - dm - x[i];
+        const bool take = fabsf(d1) < fabsf(d0);
+        L[i] = (int)(take ? l1 : l0);
+        e[i] = take ? d1 : d0;
     }
+    double err = 0;
+    for (int i = 0; i < n; i++) err += (w ? (double)w[i] : 1.0) * (double)e[i] * (double)e[i];
     return err;
 }
 
@@ -252,31 +257,41 @@ static double subblock_step(const kdesc *k, const float *x, const float *w, kunp
             int sc0 = u->d != 0.0f ? (int)lrint(s / u->d) : u->sc[j];
             int m0 = (k->has_min && u->dmin != 0.0f) ? (int)lrint(mn / u->dmin) : u->m[j];
             bool improved = false;
-            /* scale candidates with the rounded min, then min candidates with the best scale */
+            /* scale candidates around the rounded least-squares scale (with the
+             * rounded min), then min candidates around the rounded min (with
+             * the best scale); from the centre outward, each direction stopped
+             * at its first candidate that does not lower the error */
             for (int pass = 0; pass < (k->has_min ? 2 : 1); pass++) {
-                for (int dd = -1; dd <= 1; dd++) {
-                    int sc = pass == 0 ? sc0 + dd : u->sc[j];
-                    int m = pass == 0 ? m0 : m0 + dd;
-                    if (pass == 1 && dd == 0) continue;
-                    if (sc < k->scmin || sc > k->scmax) continue;
-                    if (!k->has_min) m = 0;
-                    else if (m < 0 || m > k->mmax) continue;
-                    double e = best_levels(k, xj, wj, u->d * sc, u->dmin * m, Lc);
-                    if (e < best) {
-                        best = e;
-                        u->sc[j] = sc;
-                        u->m[j] = m;
-                        memcpy(Lj, Lc, sizeof(int) * (size_t)k->sublen);
-                        improved = true;
+                for (int dir = (pass == 0 ? 0 : 1); dir <= 2; dir++) {
+                    for (int r = (dir == 0 ? 0 : 1); r <= (dir == 0 ? 0 : SLM_REFINE_RADIUS); r++) {
+                        const int dd = dir == 2 ? -r : r;
+                        int sc = pass == 0 ? sc0 + dd : u->sc[j];
+                        int m = pass == 0 ? m0 : m0 + dd;
+                        if (sc < k->scmin || sc > k->scmax) break;
+                        if (!k->has_min) m = 0;
+                        else if (m < 0 || m > k->mmax) break;
+                        double e = best_levels(k, xj, wj, u->d * sc, u->dmin * m, Lc);
+                        if (e < best) {
+                            best = e;
+                            u->sc[j] = sc;
+                            u->m[j] = m;
+                            memcpy(Lj, Lc, sizeof(int) * (size_t)k->sublen);
+                            improved = true;
+                        } else {
+                            break;
+                        }
                     }
                 }
             }
-            /* levels alone for the kept scales */
-            double e = best_levels(k, xj, wj, u->d * u->sc[j], u->dmin * u->m[j], Lc);
-            if (e < best) {
-                best = e;
-                memcpy(Lj, Lc, sizeof(int) * (size_t)k->sublen);
-                improved = true;
+            /* levels alone for the kept scales (later iterations' levels are
+             * already the best for their scales) */
+            if (iter == 0) {
+                double e = best_levels(k, xj, wj, u->d * u->sc[j], u->dmin * u->m[j], Lc);
+                if (e < best) {
+                    best = e;
+                    memcpy(Lj, Lc, sizeof(int) * (size_t)k->sublen);
+                    improved = true;
+                }
             }
             if (!improved) break;
         }
