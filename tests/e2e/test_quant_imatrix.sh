@@ -23,7 +23,7 @@ $BUILD/tools/mkmodel --vocab "$SLM_SHARED/vocab/ggml-vocab-llama-spm.gguf" --out
 cat "$SLM_SHARED"/vocab/*.inp > $tmp/calib.txt
 "$SLM" imatrix --model $tmp/f32.gguf --data $tmp/calib.txt --out $tmp/im.gguf --ctx 64 --chunks 8 2>$tmp/im.log \
   || { echo "FAIL: slm imatrix"; tail -3 $tmp/im.log; exit 1; }
-n=$(grep -c "in_sum2" <("$SLM" info --all $tmp/im.gguf))
+n=$(grep -c "in_sum2" <("$SLM" info $tmp/im.gguf))
 [ "$n" = 15 ] && echo "ok   imatrix: 15 entries" || { echo "FAIL: imatrix has $n entries, expected 15"; fail=1; }
 I="1"; for i in $(seq 1 47); do I="$I $(( (i * 104729 + 7) % 31997 + 3 ))"; done
 node tests/node/ref.mjs --model $tmp/f32.gguf --ids "$I" --logits $tmp/f.f32 >/dev/null || { echo "FAIL: llama.cpp F32"; exit 1; }
