@@ -134,16 +134,6 @@ static bpe_pair pair_pop(bpe_pair *h, size_t *n) {
     return top;
 }
 
-static slm_status grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return SLM_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return SLM_ERR_NOMEM;
-    *p = q;
-    *cap = c;
-    return SLM_OK;
-}
 
 /* Steps 2-4 for one word w[0..n) (bytes of the sanitized text). */
 static slm_status encode_word(slm_tok_session *s, const unsigned char *w, size_t n, slm_ivec *out) {
@@ -151,19 +141,19 @@ static slm_status encode_word(slm_tok_session *s, const unsigned char *w, size_t
     slm_status st;
     if (t->ignore_merges) {
         unsigned char *enc;
-        if ((st = grow((void **)&s->buf, &s->buf_cap, 2 * n + 1, 1))) return st;
+        if ((st = slm_tok_grow((void **)&s->buf, &s->buf_cap, 2 * n + 1, 1))) return st;
         enc = (unsigned char *)s->buf;
         size_t k = 0;
         for (size_t i = 0; i < n; i++) k += slm_utf8_encode(slm_unicode_byte_to_cp(w[i]), enc + k);
         int32_t id = slm_strmap_find(&t->syms, (const char *)enc, k);
         if (id >= 0 && id < t->n_vocab) return slm_ivec_push(out, id);
     }
-    if ((st = grow(&s->sym, &s->sym_cap, n, sizeof(bpe_sym)))) return st;
+    if ((st = slm_tok_grow(&s->sym, &s->sym_cap, n, sizeof(bpe_sym)))) return st;
     bpe_sym *sym = s->sym;
     for (size_t i = 0; i < n; i++)
         sym[i] = (bpe_sym){(int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, t->byte_sym[w[i]]};
     if (n > 1) {
-        if ((st = grow(&s->heap, &s->heap_cap, 3 * n, sizeof(bpe_pair)))) return st;
+        if ((st = slm_tok_grow(&s->heap, &s->heap_cap, 3 * n, sizeof(bpe_pair)))) return st;
         bpe_pair *h = s->heap;
         size_t hn = 0;
 #define ADD_PAIR(L, R)                                                                \
@@ -173,7 +163,7 @@ static slm_status encode_word(slm_tok_session *s, const unsigned char *w, size_t
             const slm_bpe_merge *m_ = merge_find(t, sym[l_].sym, sym[r_].sym);         \
             if (m_) {                                                                 \
                 if (hn == s->heap_cap) {                                              \
-                    if ((st = grow(&s->heap, &s->heap_cap, hn + 1, sizeof(bpe_pair)))) \
+                    if ((st = slm_tok_grow(&s->heap, &s->heap_cap, hn + 1, sizeof(bpe_pair)))) \
                         return st;                                                    \
                     h = s->heap;                                                      \
                 }                                                                     \

@@ -151,3 +151,15 @@ slm_status slm_tok_cache_put(slm_tok_session *s, const char *key, size_t len, co
     if ((st = slm_ivec_append(&s->cache_ids, ids, n))) return st;
     return slm_ivec_push(&s->cache_start, (int32_t)s->cache_ids.n);
 }
+
+/* Grows a per-session scratch array (doubling, from 256) to hold need elements. */
+slm_status slm_tok_grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return SLM_OK;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return SLM_ERR_NOMEM;
+    *p = q;
+    *cap = c;
+    return SLM_OK;
+}

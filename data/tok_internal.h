@@ -115,4 +115,7 @@ slm_status slm_bpe_encode(slm_tok_session *s, const char *text, size_t len, slm_
 /* Builds the BPE symbol table and merge ranks from tokenizer.ggml.merges. */
 slm_status slm_bpe_load_merges(slm_tokenizer *t, const slm_gguf *g, int64_t key);
 
+/* Grows *p (capacity *cap elements of elem bytes) to at least need elements. */
+slm_status slm_tok_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif

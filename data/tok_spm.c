@@ -59,16 +59,6 @@ static spm_bigram heap_pop(spm_bigram *h, size_t *n) {
     return top;
 }
 
-static slm_status grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return SLM_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return SLM_ERR_NOMEM;
-    *p = q;
-    *cap = c;
-    return SLM_OK;
-}
 
 static inline bool is_ws(const char *b, const spm_sym *x) {
     return x->n == 3 && !memcmp(b + x->off, "\xE2\x96\x81", 3);
@@ -85,7 +75,7 @@ static slm_status merge_range(slm_tok_session *s, spm_sym *sym, int32_t a, int32
         sym[i].prev = i - 1 >= a ? i - 1 : -1;
         sym[i].next = i + 1 < e ? i + 1 : -1;
     }
-    if ((st = grow(&s->heap, &s->heap_cap, (size_t)n * 2 + 2, sizeof(spm_bigram)))) return st;
+    if ((st = slm_tok_grow(&s->heap, &s->heap_cap, (size_t)n * 2 + 2, sizeof(spm_bigram)))) return st;
     spm_bigram *heap = s->heap;
     size_t hn = 0;
 #define TRY_ADD(L, R)                                                                        \
@@ -96,7 +86,7 @@ static slm_status merge_range(slm_tok_session *s, spm_sym *sym, int32_t a, int32
             int32_t id_ = slm_strmap_find(&t->syms, b + sym[l_].off, sz_);                   \
             if (id_ >= 0 && id_ < t->n_vocab) {                                              \
                 if (hn == s->heap_cap) {                                                     \
-                    if ((st = grow(&s->heap, &s->heap_cap, hn + 1, sizeof(spm_bigram))))     \
+                    if ((st = slm_tok_grow(&s->heap, &s->heap_cap, hn + 1, sizeof(spm_bigram))))     \
                         return st;                                                           \
                     heap = s->heap;                                                          \
                 }                                                                            \
@@ -140,7 +130,7 @@ slm_status slm_spm_encode(slm_tok_session *s, const char *text, size_t len, bool
     size_t n_sp = prefix;
     for (size_t i = 0; i < len; i++) n_sp += text[i] == ' ';
     size_t blen = len + (prefix ? 1 : 0) + 2 * n_sp;
-    if ((st = grow((void **)&s->buf, &s->buf_cap, blen + 1, 1))) return st;
+    if ((st = slm_tok_grow((void **)&s->buf, &s->buf_cap, blen + 1, 1))) return st;
     char *b = s->buf;
     size_t k = 0;
     if (prefix) memcpy(b + k, "\xE2\x96\x81", 3), k += 3;
@@ -151,7 +141,7 @@ slm_status slm_spm_encode(slm_tok_session *s, const char *text, size_t len, bool
     blen = k;
     if (blen == 0) return SLM_OK;
     /* 2. symbols = UTF-8 characters (a truncated tail keeps what is there) */
-    if ((st = grow(&s->sym, &s->sym_cap, blen, sizeof(spm_sym)))) return st;
+    if ((st = slm_tok_grow(&s->sym, &s->sym_cap, blen, sizeof(spm_sym)))) return st;
     spm_sym *sym = s->sym;
     int32_t n = 0;
     for (size_t off = 0; off < blen;) {

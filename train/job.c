@@ -204,26 +204,8 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
         slm_log_warn("no validation sequences of %lld tokens: validation loss is off",
                      (long long)c->seq_len);
     check_ctx cx = {c, fingerprint};
-    slm_trainer_params p = slm_trainer_default_params();
-    p.steps = c->steps;
-    p.B = c->batch;
-    p.T = c->seq_len;
-    p.accum = c->accum;
-    p.sched = (slm_sched){.kind = (slm_sched_kind)c->schedule, .lr = (float)c->lr,
-                          .min_lr = (float)c->min_lr, .warmup = c->warmup, .total = c->steps};
-    p.adamw = (slm_adamw_params){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2,
-                                 .eps = (float)c->eps, .weight_decay = (float)c->weight_decay,
-                                 .decay_all = c->decay_all};
-    p.grad_clip = (float)c->grad_clip;
-    p.seed = (uint64_t)c->seed;
-    p.eval_every = c->eval_every;
-    p.eval_batches = c->eval_batches;
-    p.ckpt_every = c->ckpt_every;
-    p.keep = c->keep;
-    p.log_every = c->log_every;
-    p.dir = c->dir;
+    slm_trainer_params p = slm_trainer_params_from_config(c);
     p.config_text = cfg_text;
-    p.mode = slm_train_mode_name((slm_train_mode)c->mode);
     p.fingerprint = fingerprint;
     p.check = check_ckpt;
     p.check_ctx = &cx;

@@ -158,3 +158,26 @@ slm_train_model slm_graph_model(slm_graph_ctx *gr, int64_t n_vocab) {
                              .zero_grad = graph_zero, .forward = graph_forward,
                              .backward = graph_backward};
 }
+
+slm_trainer_params slm_trainer_params_from_config(const slm_train_config *c) {
+    slm_trainer_params p = slm_trainer_default_params();
+    p.steps = c->steps;
+    p.B = c->batch;
+    p.T = c->seq_len;
+    p.accum = c->accum;
+    p.sched = (slm_sched){.kind = (slm_sched_kind)c->schedule, .lr = (float)c->lr,
+                          .min_lr = (float)c->min_lr, .warmup = c->warmup, .total = c->steps};
+    p.adamw = (slm_adamw_params){.beta1 = (float)c->beta1, .beta2 = (float)c->beta2,
+                                 .eps = (float)c->eps, .weight_decay = (float)c->weight_decay,
+                                 .decay_all = c->decay_all};
+    p.grad_clip = (float)c->grad_clip;
+    p.seed = (uint64_t)c->seed;
+    p.eval_every = c->eval_every;
+    p.eval_batches = c->eval_batches;
+    p.ckpt_every = c->ckpt_every;
+    p.keep = c->keep;
+    p.log_every = c->log_every;
+    p.dir = c->dir;
+    p.mode = slm_train_mode_name((slm_train_mode)c->mode);
+    return p;
+}

@@ -57,4 +57,9 @@ typedef struct {
 } slm_graph_ctx;
 slm_train_model slm_graph_model(slm_graph_ctx *gr, int64_t n_vocab);
 
+/* Trainer parameters from a resolved config (steps, batch, schedule, AdamW,
+ * clipping, cadences, output dir, mode); the caller adds config_text, the
+ * resume check, progress and stop. */
+slm_trainer_params slm_trainer_params_from_config(const slm_train_config *c);
+
 #endif
