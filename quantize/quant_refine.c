@@ -446,12 +446,12 @@ static void ggml_row(slm_type t, const float *x, void *y, int64_t n, const float
     case SLM_TYPE_Q4_1: slm_quantize_row_q4_1_imat(x, y, n, qw); break;
     case SLM_TYPE_Q5_0: slm_quantize_row_q5_0_imat(x, y, n, qw); break;
     case SLM_TYPE_Q5_1: slm_quantize_row_q5_1_imat(x, y, n, qw); break;
-    case SLM_TYPE_Q8_0: slm_quantize_row_q8_0_ref(x, y, n); break;
-    case SLM_TYPE_Q2_K: qw ? slm_quantize_row_q2_K_imat(x, y, n, qw) : slm_quantize_row_q2_K_ref(x, y, n); break;
+    case SLM_TYPE_Q8_0: slm_quantize_row_q8_0_fast(x, y, n); break;
+    case SLM_TYPE_Q2_K: qw ? slm_quantize_row_q2_K_imat(x, y, n, qw) : slm_quantize_row_q2_K_fast(x, y, n); break;
     case SLM_TYPE_Q3_K: qw ? slm_quantize_row_q3_K_imat(x, y, n, qw) : slm_quantize_row_q3_K_ref(x, y, n); break;
-    case SLM_TYPE_Q4_K: qw ? slm_quantize_row_q4_K_imat(x, y, n, qw) : slm_quantize_row_q4_K_ref(x, y, n); break;
-    case SLM_TYPE_Q5_K: qw ? slm_quantize_row_q5_K_imat(x, y, n, qw) : slm_quantize_row_q5_K_ref(x, y, n); break;
-    case SLM_TYPE_Q6_K: qw ? slm_quantize_row_q6_K_imat(x, y, n, qw) : slm_quantize_row_q6_K_ref(x, y, n); break;
+    case SLM_TYPE_Q4_K: qw ? slm_quantize_row_q4_K_imat(x, y, n, qw) : slm_quantize_row_q4_K_fast(x, y, n); break;
+    case SLM_TYPE_Q5_K: qw ? slm_quantize_row_q5_K_imat(x, y, n, qw) : slm_quantize_row_q5_K_fast(x, y, n); break;
+    case SLM_TYPE_Q6_K: qw ? slm_quantize_row_q6_K_imat(x, y, n, qw) : slm_quantize_row_q6_K_fast(x, y, n); break;
     default: SLM_ASSERT(!"not a quantizable block type");
     }
 }

@@ -126,6 +126,14 @@ void slm_quantize_row_q5_K_ref(const float *x, slm_block_q5_K *y, int64_t n);
 void slm_quantize_row_q6_K_ref(const float *x, slm_block_q6_K *y, int64_t n);
 void slm_quantize_row_q8_K_ref(const float *x, slm_block_q8_K *y, int64_t n);
 
+/* Fast quantizers (quants_fast.c: vectorised): the same bytes as the _ref
+ * functions above (tests/unit/test_quant_fast.c), several times faster. */
+void slm_quantize_row_q8_0_fast(const float *x, slm_block_q8_0 *y, int64_t n);
+void slm_quantize_row_q2_K_fast(const float *x, slm_block_q2_K *y, int64_t n);
+void slm_quantize_row_q4_K_fast(const float *x, slm_block_q4_K *y, int64_t n);
+void slm_quantize_row_q5_K_fast(const float *x, slm_block_q5_K *y, int64_t n);
+void slm_quantize_row_q6_K_fast(const float *x, slm_block_q6_K *y, int64_t n);
+
 /* ggml's importance-weighted quantizers (quantize_row_*_impl with a
  * non-NULL quant_weights): one row of n, qw (n) the importance of each column.
  * These reproduce ggml_quantize_chunk with an imatrix. */

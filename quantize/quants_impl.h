@@ -26,6 +26,14 @@ void slm_k4_get_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m);
 /* 32 5-bit values -> low nibbles qs[16] + high bits qh[4] (Q5_0/Q5_1 order). */
 void slm_pack_q5(const uint8_t L[32], uint8_t qs[16], uint8_t qh[4]);
 
+/* Vectorised, bit-identical versions of ggml's searches (quants_fast.c):
+ * make_qkx2_quants (n <= 32) and make_qx_quants with rmse_type 1 (n <= 32;
+ * qw NULL: weights x^2). */
+float slm_make_qkx2_quants_fast(int n, int nmax, const float *x, const float *weights,
+                                uint8_t *L, float *the_min, float rmin, float rdelta, int nstep,
+                                bool use_mad);
+float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const float *qw);
+
 #endif
 
 /* K-quant packers: integer levels -> block bytes (layouts of quants.h). */

@@ -436,7 +436,8 @@ static void requant_asym(const float *x, int n, float d, float dm, int nmax, uin
 
 /* ---- Q2_K ---- */
 
-void slm_quantize_row_q2_K_ref(const float *x, slm_block_q2_K *y, int64_t n) {
+/* fast: the vectorised search of quants_fast.c (same bits) instead of the scalar one */
+static void q2_K_rows(const float *x, slm_block_q2_K *y, int64_t n, bool fast) {
     SLM_ASSERT(n % SLM_QK_K == 0);
     uint8_t L[SLM_QK_K], Laux[16];
     float weights[16], mins[16], scales[16];
@@ -445,8 +446,10 @@ void slm_quantize_row_q2_K_ref(const float *x, slm_block_q2_K *y, int64_t n) {
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux,
-                                         -0.5f, 0.1f, 15, true);
+            scales[j] = fast ? slm_make_qkx2_quants_fast(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j],
+                                                         -0.5f, 0.1f, 15, true)
+                             : make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux,
+                                                -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -476,6 +479,9 @@ void slm_quantize_row_q2_K_ref(const float *x, slm_block_q2_K *y, int64_t n) {
         slm_pack_q2_K_qs(L, y[i].qs);
     }
 }
+
+void slm_quantize_row_q2_K_ref(const float *x, slm_block_q2_K *y, int64_t n) { q2_K_rows(x, y, n, false); }
+void slm_quantize_row_q2_K_fast(const float *x, slm_block_q2_K *y, int64_t n) { q2_K_rows(x, y, n, true); }
 
 void slm_quantize_row_q2_K_imat(const float *x, slm_block_q2_K *y, int64_t n, const float *qw) {
     SLM_ASSERT(n % SLM_QK_K == 0 && qw);
@@ -590,7 +596,7 @@ void slm_quantize_row_q3_K_imat(const float *x, slm_block_q3_K *y, int64_t n, co
 
 /* ---- Q4_K / Q5_K (same scale layout; nmax 15 or 31) ---- */
 
-static void k45_ref_block(const float *x, int nmax, float rmin, int nstep, uint8_t L[256],
+static void k45_ref_block(const float *x, int nmax, float rmin, int nstep, bool fast, uint8_t L[256],
                           slm_half *d_out, slm_half *dmin_out, uint8_t sc_out[12]) {
     uint8_t Laux[32], ls[8], lm[8];
     float weights[32], mins[8], scales[8];
@@ -600,8 +606,10 @@ static void k45_ref_block(const float *x, int nmax, float rmin, int nstep, uint8
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                     rmin, 0.1f, nstep, false);
+        scales[j] = fast ? slm_make_qkx2_quants_fast(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j],
+                                                     rmin, 0.1f, nstep, false)
+                         : make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+                                            rmin, 0.1f, nstep, false);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -664,14 +672,17 @@ static void k45_imat_block(const float *x, const float *qw, int nmax, uint8_t L[
     }
 }
 
-void slm_quantize_row_q4_K_ref(const float *x, slm_block_q4_K *y, int64_t n) {
+static void q4_K_rows(const float *x, slm_block_q4_K *y, int64_t n, bool fast) {
     SLM_ASSERT(n % SLM_QK_K == 0);
     uint8_t L[SLM_QK_K];
     for (int64_t i = 0; i < n / SLM_QK_K; i++, x += SLM_QK_K) {
-        k45_ref_block(x, 15, -1.f, 20, L, &y[i].d, &y[i].dmin, y[i].scales);
+        k45_ref_block(x, 15, -1.f, 20, fast, L, &y[i].d, &y[i].dmin, y[i].scales);
         slm_pack_q4_K_qs(L, y[i].qs);
     }
 }
+
+void slm_quantize_row_q4_K_ref(const float *x, slm_block_q4_K *y, int64_t n) { q4_K_rows(x, y, n, false); }
+void slm_quantize_row_q4_K_fast(const float *x, slm_block_q4_K *y, int64_t n) { q4_K_rows(x, y, n, true); }
 
 void slm_quantize_row_q4_K_imat(const float *x, slm_block_q4_K *y, int64_t n, const float *qw) {
     SLM_ASSERT(n % SLM_QK_K == 0);
@@ -682,14 +693,17 @@ void slm_quantize_row_q4_K_imat(const float *x, slm_block_q4_K *y, int64_t n, co
     }
 }
 
-void slm_quantize_row_q5_K_ref(const float *x, slm_block_q5_K *y, int64_t n) {
+static void q5_K_rows(const float *x, slm_block_q5_K *y, int64_t n, bool fast) {
     SLM_ASSERT(n % SLM_QK_K == 0);
     uint8_t L[SLM_QK_K];
     for (int64_t i = 0; i < n / SLM_QK_K; i++, x += SLM_QK_K) {
-        k45_ref_block(x, 31, -0.5f, 15, L, &y[i].d, &y[i].dmin, y[i].scales);
+        k45_ref_block(x, 31, -0.5f, 15, fast, L, &y[i].d, &y[i].dmin, y[i].scales);
         slm_pack_q5_K_qs(L, y[i].qh, y[i].qs);
     }
 }
+
+void slm_quantize_row_q5_K_ref(const float *x, slm_block_q5_K *y, int64_t n) { q5_K_rows(x, y, n, false); }
+void slm_quantize_row_q5_K_fast(const float *x, slm_block_q5_K *y, int64_t n) { q5_K_rows(x, y, n, true); }
 
 void slm_quantize_row_q5_K_imat(const float *x, slm_block_q5_K *y, int64_t n, const float *qw) {
     SLM_ASSERT(n % SLM_QK_K == 0);
@@ -702,13 +716,15 @@ void slm_quantize_row_q5_K_imat(const float *x, slm_block_q5_K *y, int64_t n, co
 
 /* ---- Q6_K ---- */
 
-static void q6_K_block(const float *x, const float *qw, slm_block_q6_K *y) {
+static void q6_K_block(const float *x, const float *qw, bool fast, slm_block_q6_K *y) {
     int8_t L8[SLM_QK_K];
     uint8_t L[SLM_QK_K];
     float scales[16];
     float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < 16; ib++) {
-        const float scale = make_qx_quants(16, 32, x + 16 * ib, L8 + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
+        const float *w = qw ? qw + 16 * ib : NULL;
+        const float scale = fast ? slm_make_qx_quants1_fast(16, 32, x + 16 * ib, L8 + 16 * ib, w)
+                                 : make_qx_quants(16, 32, x + 16 * ib, L8 + 16 * ib, 1, w);
         scales[ib] = scale;
         if (fabsf(scale) > max_abs_scale) {
             max_abs_scale = fabsf(scale);
@@ -738,13 +754,18 @@ static void q6_K_block(const float *x, const float *qw, slm_block_q6_K *y) {
 
 void slm_quantize_row_q6_K_ref(const float *x, slm_block_q6_K *y, int64_t n) {
     SLM_ASSERT(n % SLM_QK_K == 0);
-    for (int64_t i = 0; i < n / SLM_QK_K; i++) q6_K_block(x + SLM_QK_K * i, NULL, &y[i]);
+    for (int64_t i = 0; i < n / SLM_QK_K; i++) q6_K_block(x + SLM_QK_K * i, NULL, false, &y[i]);
+}
+
+void slm_quantize_row_q6_K_fast(const float *x, slm_block_q6_K *y, int64_t n) {
+    SLM_ASSERT(n % SLM_QK_K == 0);
+    for (int64_t i = 0; i < n / SLM_QK_K; i++) q6_K_block(x + SLM_QK_K * i, NULL, true, &y[i]);
 }
 
 void slm_quantize_row_q6_K_imat(const float *x, slm_block_q6_K *y, int64_t n, const float *qw) {
     SLM_ASSERT(n % SLM_QK_K == 0);
     for (int64_t i = 0; i < n / SLM_QK_K; i++)
-        q6_K_block(x + SLM_QK_K * i, qw ? qw + SLM_QK_K * i : NULL, &y[i]);
+        q6_K_block(x + SLM_QK_K * i, qw ? qw + SLM_QK_K * i : NULL, false, &y[i]);
 }
 
 /* ---- importance-weighted 32-element formats (ggml quantize_row_q*_impl) ---- */
