@@ -188,11 +188,27 @@ slm_status slm_gguf_add_tensor(slm_gguf_writer *w, const char *name, slm_type ty
 slm_status slm_gguf_add_tensor_fn(slm_gguf_writer *w, const char *name, slm_type type,
                                   int n_dims, const int64_t *ne, slm_gguf_fill_fn fill,
                                   void *ctx);
+/* Row-chunked streaming: fill_rows(ctx, dst, row0, n_rows) writes rows
+ * [row0, row0 + n_rows) of the tensor (a row = ne[0] elements,
+ * slm_type_row_bytes(type, ne[0]) bytes) to dst.  Called at write time on the
+ * caller's thread, chunk after chunk in row order, the tensors in the order
+ * added; the writer picks the chunks (about SLM_GGUF_CHUNK_BYTES each, whole
+ * rows) and writes chunk k from a background thread while chunk k+1 is
+ * produced, so production and the write overlap and memory stays near two
+ * chunks whatever the tensor size. */
+#define SLM_GGUF_CHUNK_BYTES ((size_t)4 << 20)
+typedef slm_status (*slm_gguf_fill_rows_fn)(void *ctx, void *dst, int64_t row0, int64_t n_rows);
+slm_status slm_gguf_add_tensor_rows(slm_gguf_writer *w, const char *name, slm_type type,
+                                    int n_dims, const int64_t *ne, slm_gguf_fill_rows_fn fill_rows,
+                                    void *ctx);
 /* Writes to "<path>.tmp.<pid>", fsyncs, renames over path; removes the
  * temporary on failure.  Logs the path and errno on error.  Refuses
  * (SLM_ERR_RUNTIME) F32/F16/BF16 data holding NaN or Inf.  Tensor names must
  * be shorter than 64 bytes (llama.cpp's limit); add_tensor checks names,
  * shapes (ne[0] a multiple of the block size) and duplicates (SLM_ERR_USAGE). */
 slm_status slm_gguf_writer_write(slm_gguf_writer *w, const char *path);
+/* Seconds the last slm_gguf_writer_write spent making the file durable
+ * (flush, fsync of file and directory, rename): the price of durability. */
+double slm_gguf_writer_commit_seconds(const slm_gguf_writer *w);
 
 #endif

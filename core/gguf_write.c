@@ -4,9 +4,15 @@
  * fill callback at write time; each tensor starts at a multiple of
  * general.alignment (default 32) and is padded to it, tensors packed in the
  * order added, as ggml writes them.  Output goes through core/fileio
- * (temporary file, fsync, rename). */
+ * (temporary file, fsync, rename).
+ *
+ * Tensor data is written by a background thread: while it writes one buffer
+ * (borrowed data, a filled tensor or a chunk of rows) the caller's thread
+ * produces the next into the other of two buffers, so quantization and the
+ * kernel's copy into the page cache overlap. */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +37,7 @@ typedef struct {
     size_t n_bytes;
     const void *data; /* borrowed, or NULL when fill is set */
     slm_gguf_fill_fn fill;
+    slm_gguf_fill_rows_fn fill_rows;
     void *ctx;
 } wtensor;
 
@@ -39,6 +46,7 @@ struct slm_gguf_writer {
     int64_t n_kv, cap_kv;
     wtensor *t;
     int64_t n_t, cap_t;
+    double commit_sec; /* of the last write */
 };
 
 slm_gguf_writer *slm_gguf_writer_new(void) { return slm_calloc(1, sizeof(slm_gguf_writer)); }
@@ -219,7 +227,8 @@ slm_status slm_gguf_remove_key(slm_gguf_writer *w, const char *key) {
 /* ---- tensors ---- */
 
 static slm_status add_tensor(slm_gguf_writer *w, const char *name, slm_type type, int n_dims,
-                             const int64_t *ne, const void *data, slm_gguf_fill_fn fill, void *ctx) {
+                             const int64_t *ne, const void *data, slm_gguf_fill_fn fill,
+                             slm_gguf_fill_rows_fn fill_rows, void *ctx) {
     if (strlen(name) >= SLM_GGUF_MAX_NAME) {
         slm_log_error("gguf writer: tensor '%s': name of %zu bytes, expected fewer than %d "
                       "(llama.cpp's GGML_MAX_NAME)", name, strlen(name), SLM_GGUF_MAX_NAME);
@@ -269,6 +278,7 @@ static slm_status add_tensor(slm_gguf_writer *w, const char *name, slm_type type
     if (!(t.name = slm_strdup(name))) return SLM_ERR_NOMEM;
     t.data = data;
     t.fill = fill;
+    t.fill_rows = fill_rows;
     t.ctx = ctx;
     w->t[w->n_t++] = t;
     return SLM_OK;
@@ -277,14 +287,22 @@ static slm_status add_tensor(slm_gguf_writer *w, const char *name, slm_type type
 slm_status slm_gguf_add_tensor(slm_gguf_writer *w, const char *name, slm_type type, int n_dims,
                                const int64_t *ne, const void *data) {
     SLM_ASSERT(ne != NULL); /* data may be NULL only for an empty tensor (checked at write) */
-    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL);
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL, NULL);
 }
 
 slm_status slm_gguf_add_tensor_fn(slm_gguf_writer *w, const char *name, slm_type type, int n_dims,
                                   const int64_t *ne, slm_gguf_fill_fn fill, void *ctx) {
     SLM_ASSERT(fill != NULL);
-    return add_tensor(w, name, type, n_dims, ne, NULL, fill, ctx);
+    return add_tensor(w, name, type, n_dims, ne, NULL, fill, NULL, ctx);
 }
+
+slm_status slm_gguf_add_tensor_rows(slm_gguf_writer *w, const char *name, slm_type type, int n_dims,
+                                    const int64_t *ne, slm_gguf_fill_rows_fn fill_rows, void *ctx) {
+    SLM_ASSERT(fill_rows != NULL);
+    return add_tensor(w, name, type, n_dims, ne, NULL, NULL, fill_rows, ctx);
+}
+
+double slm_gguf_writer_commit_seconds(const slm_gguf_writer *w) { return w->commit_sec; }
 
 /* ---- output ---- */
 
@@ -313,9 +331,12 @@ static slm_status emit_pad(out *o, size_t align) {
     return slm_outfile_pad(&o->of, n);
 }
 
-/* Refuses NaN/Inf in float tensors (STYLE rule 15): they would load silently. */
-static slm_status check_finite(const out *o, const wtensor *t, const void *data) {
-    int64_t n = t->n_bytes / slm_type_block_bytes(t->type);
+/* Refuses NaN/Inf in float tensors (STYLE rule 15): they would load silently.
+ * data holds n_bytes of the tensor starting at element first. */
+static slm_status check_finite(const out *o, const wtensor *t, const void *data, size_t n_bytes,
+                               int64_t first) {
+    if (t->type != SLM_TYPE_F32 && t->type != SLM_TYPE_F16 && t->type != SLM_TYPE_BF16) return SLM_OK;
+    int64_t n = n_bytes / slm_type_block_bytes(t->type);
     for (int64_t i = 0; i < n; i++) {
         bool bad;
         if (t->type == SLM_TYPE_F32) {
@@ -332,11 +353,165 @@ static slm_status check_finite(const out *o, const wtensor *t, const void *data)
         }
         if (bad) {
             slm_log_error("%s: tensor '%s' element %" PRId64 ": found a NaN or Inf, expected finite "
-                          "values (diverged training?)", o->path, t->name, i);
+                          "values (diverged training?)", o->path, t->name, first + i);
             return SLM_ERR_RUNTIME;
         }
     }
     return SLM_OK;
+}
+
+/* ---- background writer ---- */
+
+typedef struct {
+    out *o;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const void *data; /* the job: n bytes, then padding to pad_align (0: none) */
+    size_t n, pad_align;
+    bool busy, quit, started;
+    slm_status st; /* first failure */
+} bgwriter;
+
+static slm_status write_job(out *o, const void *data, size_t n, size_t pad_align) {
+    slm_status st = emit(o, data, n);
+    return st == SLM_OK && pad_align ? emit_pad(o, pad_align) : st;
+}
+
+static void *bg_main(void *arg) {
+    bgwriter *b = arg;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->busy && !b->quit) pthread_cond_wait(&b->cv, &b->mu);
+        if (!b->busy) break;
+        const void *data = b->data;
+        const size_t n = b->n, pad_align = b->pad_align;
+        const bool ok = b->st == SLM_OK;
+        pthread_mutex_unlock(&b->mu);
+        slm_status st = ok ? write_job(b->o, data, n, pad_align) : SLM_OK;
+        pthread_mutex_lock(&b->mu);
+        if (b->st == SLM_OK) b->st = st;
+        b->busy = false;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+static void bg_start(bgwriter *b, out *o) {
+    memset(b, 0, sizeof *b);
+    b->o = o;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    /* without a thread every job is written synchronously */
+    b->started = pthread_create(&b->th, NULL, bg_main, b) == 0;
+}
+
+/* Waits until the job in flight is written; returns the first failure. */
+static slm_status bg_wait(bgwriter *b) {
+    pthread_mutex_lock(&b->mu);
+    while (b->busy) pthread_cond_wait(&b->cv, &b->mu);
+    const slm_status st = b->st;
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
+/* Queues one job after the one in flight has finished (so the buffer used two
+ * jobs ago is free again when this returns).  data must stay valid until the
+ * next bg_submit / bg_wait returns. */
+static slm_status bg_submit(bgwriter *b, const void *data, size_t n, size_t pad_align) {
+    slm_status st = bg_wait(b);
+    if (st != SLM_OK) return st;
+    if (!b->started) return (b->st = write_job(b->o, data, n, pad_align));
+    pthread_mutex_lock(&b->mu);
+    b->data = data;
+    b->n = n;
+    b->pad_align = pad_align;
+    b->busy = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return SLM_OK;
+}
+
+static void bg_stop(bgwriter *b) {
+    if (b->started) {
+        bg_wait(b);
+        pthread_mutex_lock(&b->mu);
+        b->quit = true;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+        pthread_join(b->th, NULL);
+    }
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+static int64_t n_rows_of(const wtensor *t) {
+    return t->ne[0] > 0 ? t->ne[1] * t->ne[2] * t->ne[3] : 0;
+}
+
+/* Rows per chunk of a fill_rows tensor: about SLM_GGUF_CHUNK_BYTES, >= 1. */
+static int64_t chunk_rows(const wtensor *t) {
+    const int64_t nr = n_rows_of(t);
+    if (nr == 0) return 0;
+    const size_t rb = t->n_bytes / (size_t)nr;
+    int64_t k = rb ? (int64_t)(SLM_GGUF_CHUNK_BYTES / rb) : nr;
+    return k < 1 ? 1 : k > nr ? nr : k;
+}
+
+/* Uninitialised (every byte is filled before it is written), 64-aligned. */
+static void *alloc_buf(size_t n) {
+    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    if (!p) slm_log_error("gguf writer: out of memory allocating a %zu-byte buffer", n);
+    return p;
+}
+
+static slm_status write_data(slm_gguf_writer *w, out *o, size_t align, size_t buf_bytes) {
+    uint8_t *bufs[2] = {NULL, NULL};
+    slm_status st = SLM_OK;
+    int k = 0;
+    if (buf_bytes && (!(bufs[0] = alloc_buf(buf_bytes)) || !(bufs[1] = alloc_buf(buf_bytes)))) {
+        free(bufs[0]);
+        return SLM_ERR_NOMEM;
+    }
+    bgwriter bg;
+    bg_start(&bg, o);
+    for (int64_t i = 0; st == SLM_OK && i < w->n_t; i++) {
+        const wtensor *t = &w->t[i];
+        if (t->fill_rows) {
+            const int64_t nr = n_rows_of(t), per = chunk_rows(t);
+            const size_t rb = nr ? t->n_bytes / (size_t)nr : 0;
+            if (nr == 0) st = bg_submit(&bg, NULL, 0, align);
+            for (int64_t r0 = 0; st == SLM_OK && r0 < nr; r0 += per) {
+                const int64_t n = per < nr - r0 ? per : nr - r0;
+                uint8_t *b = bufs[k++ & 1];
+                if ((st = t->fill_rows(t->ctx, b, r0, n)) != SLM_OK) {
+                    slm_log_error("%s: producing rows %" PRId64 "..%" PRId64 " of tensor '%s' failed: %s",
+                                  o->path, r0, r0 + n - 1, t->name, slm_status_str(st));
+                    break;
+                }
+                st = check_finite(o, t, b, (size_t)n * rb, r0 * t->ne[0]);
+                if (st == SLM_OK) st = bg_submit(&bg, b, (size_t)n * rb, r0 + n == nr ? align : 0);
+            }
+        } else if (t->fill) {
+            uint8_t *b = bufs[k++ & 1];
+            if ((st = t->fill(t->ctx, b, t->n_bytes)) != SLM_OK) {
+                slm_log_error("%s: producing tensor '%s' failed: %s", o->path, t->name, slm_status_str(st));
+                break;
+            }
+            st = check_finite(o, t, b, t->n_bytes, 0);
+            if (st == SLM_OK) st = bg_submit(&bg, b, t->n_bytes, align);
+        } else {
+            SLM_ASSERT(t->data != NULL || t->n_bytes == 0);
+            st = check_finite(o, t, t->data, t->n_bytes, 0);
+            if (st == SLM_OK) st = bg_submit(&bg, t->data, t->n_bytes, align);
+        }
+    }
+    const slm_status st_bg = bg_wait(&bg);
+    bg_stop(&bg);
+    free(bufs[0]);
+    free(bufs[1]);
+    return st != SLM_OK ? st : st_bg;
 }
 
 static slm_status write_all(slm_gguf_writer *w, out *o, size_t align) {
@@ -345,7 +520,6 @@ static slm_status write_all(slm_gguf_writer *w, out *o, size_t align) {
     do {                                                                                           \
         if ((st = (x)) != SLM_OK) goto done;                                                       \
     } while (0)
-    uint8_t *buf = NULL;
     TRY(emit_u32(o, GGUF_MAGIC));
     TRY(emit_u32(o, GGUF_VERSION));
     TRY(emit_u64(o, (uint64_t)w->n_t));
@@ -355,7 +529,7 @@ static slm_status write_all(slm_gguf_writer *w, out *o, size_t align) {
         TRY(emit_u32(o, (uint32_t)w->kv[i].type));
         TRY(emit(o, w->kv[i].blob, w->kv[i].blob_len));
     }
-    size_t off = 0, fill_max = 0;
+    size_t off = 0, buf_bytes = 0;
     for (int64_t i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
         TRY(emit_str(o, t->name));
@@ -364,27 +538,13 @@ static slm_status write_all(slm_gguf_writer *w, out *o, size_t align) {
         TRY(emit_u32(o, (uint32_t)t->type));
         TRY(emit_u64(o, off));
         off += t->n_bytes + (align - t->n_bytes % align) % align;
-        if (t->fill && t->n_bytes > fill_max) fill_max = t->n_bytes;
+        size_t need = t->fill ? t->n_bytes : 0;
+        if (t->fill_rows && n_rows_of(t)) need = (size_t)chunk_rows(t) * (t->n_bytes / (size_t)n_rows_of(t));
+        if (need > buf_bytes) buf_bytes = need;
     }
     TRY(emit_pad(o, align));
-    if (fill_max && !(buf = slm_alloc_aligned(fill_max))) TRY(SLM_ERR_NOMEM);
-    for (int64_t i = 0; i < w->n_t; i++) {
-        const wtensor *t = &w->t[i];
-        const void *data = t->data;
-        if (t->fill) {
-            if ((st = t->fill(t->ctx, buf, t->n_bytes)) != SLM_OK) {
-                slm_log_error("%s: producing tensor '%s' failed: %s", o->path, t->name, slm_status_str(st));
-                goto done;
-            }
-            data = buf;
-        }
-        SLM_ASSERT(data != NULL || t->n_bytes == 0);
-        TRY(check_finite(o, t, data));
-        TRY(emit(o, data, t->n_bytes));
-        TRY(emit_pad(o, align));
-    }
+    st = write_data(w, o, align, buf_bytes);
 done:
-    slm_free(buf);
     return st;
 #undef TRY
 }
@@ -410,7 +570,12 @@ slm_status slm_gguf_writer_write(slm_gguf_writer *w, const char *path) {
     slm_status st = slm_outfile_open(&o.of, path);
     if (st != SLM_OK) return st;
     st = write_all(w, &o, align);
-    if (st == SLM_OK) return slm_outfile_commit(&o.of);
+    if (st == SLM_OK) {
+        const double t0 = slm_time_sec();
+        st = slm_outfile_commit(&o.of);
+        w->commit_sec = slm_time_sec() - t0;
+        return st;
+    }
     slm_outfile_abort(&o.of);
     return st;
 }

@@ -27,36 +27,54 @@ typedef struct {
     const float *imat; /* (ne[0]) or NULL */
     const slm_quantize_params *p;
     int64_t index, count;
+    double t0; /* when the first chunk started */
 } fill_ctx;
 
-static slm_status fill_tensor(void *vctx, void *dst, size_t n_bytes) {
+/* Every element finite: an exponent field of all ones is Inf or NaN
+ * (integer test, so the loop vectorises). */
+static bool row_finite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t j = 0; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, &x[j], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
+/* Rows [row0, row0 + n_rows) of the output tensor, in parallel over rows.  An
+ * F32 input row is quantized in place in the mapping; other input types are
+ * first dequantized into a per-thread row buffer. */
+static slm_status fill_rows(void *vctx, void *dst, int64_t row0, int64_t n_rows) {
     fill_ctx *c = vctx;
     const slm_gguf_tensor *s = c->src;
     const int64_t n_per_row = s->ne[0], nrows = s->n_elements / n_per_row;
     const size_t rb_in = slm_quant_row_bytes(s->type, n_per_row);
     const size_t rb_out = slm_quant_row_bytes(c->type, n_per_row);
-    SLM_ASSERT(rb_out * (size_t)nrows == n_bytes);
+    const bool direct = s->type == SLM_TYPE_F32;
     slm_quant_opts o = {c->imat, c->p->refine};
     int64_t bad_row = -1;
-    const double t0 = slm_time_sec();
+    if (row0 == 0) c->t0 = slm_time_sec();
 #pragma omp parallel
     {
-        float *row = malloc(sizeof(float) * (size_t)n_per_row);
+        float *row = direct ? NULL : malloc(sizeof(float) * (size_t)n_per_row);
 #pragma omp for schedule(dynamic, 4)
-        for (int64_t r = 0; r < nrows; r++) {
-            if (!row) continue;
-            slm_dequantize_row(s->type, (const uint8_t *)s->data + (size_t)r * rb_in, row, n_per_row);
-            bool ok = true;
-            for (int64_t j = 0; j < n_per_row; j++)
-                if (!isfinite(row[j])) ok = false;
-            if (!ok) {
+        for (int64_t r = row0; r < row0 + n_rows; r++) {
+            const uint8_t *in = (const uint8_t *)s->data + (size_t)r * rb_in;
+            const float *x = (const float *)in;
+            if (!direct) {
+                if (!row) continue;
+                slm_dequantize_row(s->type, in, row, n_per_row);
+                x = row;
+            }
+            if (!row_finite(x, n_per_row)) {
 #pragma omp critical
                 if (bad_row < 0 || r < bad_row) bad_row = r;
                 continue;
             }
-            slm_quantize_row(c->type, row, (uint8_t *)dst + (size_t)r * rb_out, n_per_row, &o);
+            slm_quantize_row(c->type, x, (uint8_t *)dst + (size_t)(r - row0) * rb_out, n_per_row, &o);
         }
-        if (!row) {
+        if (!direct && !row) {
 #pragma omp critical
             bad_row = -2;
         }
@@ -68,11 +86,11 @@ static slm_status fill_tensor(void *vctx, void *dst, size_t n_bytes) {
                       s->name, (long long)bad_row);
         return SLM_ERR_FORMAT;
     }
-    if (!c->p->quiet)
+    if (!c->p->quiet && row0 + n_rows == nrows)
         slm_log_info("[%3lld/%3lld] %-28s %-5s -> %-5s [%lld x %lld] %.2f s%s", (long long)c->index + 1,
                      (long long)c->count, s->name, slm_quant_type_name(s->type),
                      slm_quant_type_name(c->type), (long long)n_per_row, (long long)nrows,
-                     slm_time_sec() - t0, c->imat ? " (imatrix)" : "");
+                     slm_time_sec() - c->t0, c->imat ? " (imatrix)" : "");
     return SLM_OK;
 }
 
@@ -154,8 +172,8 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
             }
             n_imat++;
         }
-        ctx[i] = (fill_ctx){t, types[i], imat, p, i, nt};
-        st = slm_gguf_add_tensor_fn(w, t->name, types[i], t->n_dims, t->ne, fill_tensor, &ctx[i]);
+        ctx[i] = (fill_ctx){t, types[i], imat, p, i, nt, 0.0};
+        st = slm_gguf_add_tensor_rows(w, t->name, types[i], t->n_dims, t->ne, fill_rows, &ctx[i]);
     }
     if (st == SLM_OK) {
         if (p->n_threads > 0) omp_set_num_threads(p->n_threads);
@@ -165,8 +183,9 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
         const double t0 = slm_time_sec();
         st = slm_gguf_writer_write(w, out_path);
         if (st == SLM_OK)
-            slm_log_info("quantize: %.2f MiB -> %.2f MiB in %.2f s", in_bytes / 1048576.0,
-                         out_bytes / 1048576.0, slm_time_sec() - t0);
+            slm_log_info("quantize: %.2f MiB -> %.2f MiB in %.2f s (of which fsync + rename %.2f s)",
+                         in_bytes / 1048576.0, out_bytes / 1048576.0, slm_time_sec() - t0,
+                         slm_gguf_writer_commit_seconds(w));
     }
     slm_gguf_writer_free(w);
     free(mt);
