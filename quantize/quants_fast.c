@@ -28,25 +28,16 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 
 #define V8_LANES 8
 #define SLM_FAST_MAX_GROUP 32 /* group length the searches support */
+/* Candidate vectors evaluated side by side per pass: make_qkx2_quants
+ * restarts after each winner (about 5 passes of 8 lanes per Q4_K group for
+ * its 21 candidates), so one vector per pass measured fastest (1: 0.036 s,
+ * 2: 0.045 s, 3: 0.054 s per 1.5M floats of Q4_K); make_qx_quants never
+ * restarts, so its 18 candidates go in one pass of 3 vectors. */
+#define QKX2_NV 1
+#define QX_NV 3
 
 static inline v8f v8f_set1(float f) { return (v8f){f, f, f, f, f, f, f, f}; }
 static inline v8i v8i_set1(int32_t i) { return (v8i){i, i, i, i, i, i, i, i}; }
-
-/* slm_nearest_int per lane (the same magic-number trick). */
-static inline v8i v8_nearest(v8f f) {
-    v8f v = f + v8f_set1(12582912.f);
-    v8i i;
-    memcpy(&i, &v, sizeof i);
-    return (i & v8i_set1(0x007fffff)) - v8i_set1(0x00400000);
-}
-
-static inline v8i v8i_clamp(v8i l, int32_t lo, int32_t hi) {
-    const v8i vlo = v8i_set1(lo), vhi = v8i_set1(hi);
-    v8i m = l < vlo;
-    l = (l & ~m) | (vlo & m);
-    m = l > vhi;
-    return (l & ~m) | (vhi & m);
-}
 
 static inline v8f v8f_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
     v8i ia, ib;
@@ -56,6 +47,18 @@ static inline v8f v8f_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
     v8f f;
     memcpy(&f, &r, sizeof f);
     return f;
+}
+
+/* SLM_QMAX(lo, SLM_QMIN(hi, slm_nearest_int(f))) as a float, for integer lo, hi
+ * with |lo|, |hi| < 2^22.  Clamping f first gives the same integer (rounding
+ * is monotonic and lo, hi are integers), and for |f| <= 2^22, (f + 1.5*2^23) -
+ * 1.5*2^23 is exactly nearest_int(f): the addition rounds to an integer, ties
+ * to even, as slm_nearest_int's magic number does. */
+static inline v8f v8_round_clamp(v8f f, float lo, float hi) {
+    const v8f vlo = v8f_set1(lo), vhi = v8f_set1(hi), magic = v8f_set1(12582912.f);
+    f = v8f_select(f < vlo, vlo, f);
+    f = v8f_select(f > vhi, vhi, f);
+    return (f + magic) - magic;
 }
 
 static inline v8f v8f_abs(v8f a) {
@@ -139,44 +142,60 @@ float slm_make_qkx2_quants_fast(int n, int nmax, const float *x, const float *we
         return scale;
     }
     /* A winning candidate replaces min, and ggml's later candidates use the
-     * new min: after a win the vector pass restarts at the next candidate. */
-    v8f lf[SLM_FAST_MAX_GROUP];
+     * new min: after a win the pass restarts at the next candidate.  A pass
+     * evaluates QKX2_NV vectors of candidates side by side. */
+    v8f lf[SLM_FAST_MAX_GROUP][QKX2_NV];
     const v8f sw = v8f_set1(sum_w), sx = v8f_set1(sum_x);
+    const v8f lane = {0, 1, 2, 3, 4, 5, 6, 7};
     int is0 = 0;
     while (is0 <= nstep) {
-        const v8f isf = {is0, is0 + 1, is0 + 2, is0 + 3, is0 + 4, is0 + 5, is0 + 6, is0 + 7};
-        const v8f isc = (v8f_set1(rmin) + v8f_set1(rdelta) * isf + v8f_set1((float)nmax)) /
-                        v8f_set1(max - min);
-        v8f sl = v8f_set1(0), sl2 = v8f_set1(0), sxl = v8f_set1(0);
-        for (int i = 0; i < n; i++) {
-            lf[i] = __builtin_convertvector(v8i_clamp(v8_nearest(isc * v8f_set1(x[i] - min)), 0, nmax), v8f);
-            const v8f wl = v8f_set1(weights[i]) * lf[i];
-            sl += wl;
-            sl2 += wl * lf[i];
-            sxl += wl * v8f_set1(x[i]);
+        v8f isc[QKX2_NV], sl[QKX2_NV], sl2[QKX2_NV], sxl[QKX2_NV];
+        for (int v = 0; v < QKX2_NV; v++) {
+            const v8f isf = lane + v8f_set1((float)(is0 + V8_LANES * v)); /* exact small integers */
+            isc[v] = (v8f_set1(rmin) + v8f_set1(rdelta) * isf + v8f_set1((float)nmax)) / v8f_set1(max - min);
+            sl[v] = sl2[v] = sxl[v] = v8f_set1(0);
         }
-        const v8f D = sw * sl2 - sl * sl;
-        v8f ts = (sw * sxl - sx * sl) / D;
-        v8f tm = (sl2 * sx - sl * sxl) / D;
-        const v8i pos = tm > v8f_set1(0);
-        ts = v8f_select(pos, sxl / sl2, ts);
-        tm = v8f_select(pos, v8f_set1(0), tm);
-        v8f err = v8f_set1(0);
         for (int i = 0; i < n; i++) {
-            v8f diff = ts * lf[i] + tm - v8f_set1(x[i]);
-            diff = use_mad ? v8f_abs(diff) : diff * diff;
-            err += v8f_set1(weights[i]) * diff;
+            const v8f xm = v8f_set1(x[i] - min), w = v8f_set1(weights[i]), xi = v8f_set1(x[i]);
+            for (int v = 0; v < QKX2_NV; v++) {
+                const v8f l = v8_round_clamp(isc[v] * xm, 0.0f, (float)nmax);
+                const v8f wl = w * l;
+                lf[i][v] = l;
+                sl[v] += wl;
+                sl2[v] += wl * l;
+                sxl[v] += wl * xi;
+            }
         }
-        int next = is0 + V8_LANES;
-        for (int k = 0; k < V8_LANES && is0 + k <= nstep; k++)
-            if (D[k] > 0 && err[k] < best_error) {
-                for (int i = 0; i < n; i++) L[i] = (uint8_t)lf[i][k];
-                best_error = err[k];
-                scale = ts[k];
-                min = tm[k];
-                next = is0 + k + 1;
+        v8f D[QKX2_NV], ts[QKX2_NV], tm[QKX2_NV], err[QKX2_NV];
+        for (int v = 0; v < QKX2_NV; v++) {
+            D[v] = sw * sl2[v] - sl[v] * sl[v];
+            ts[v] = (sw * sxl[v] - sx * sl[v]) / D[v];
+            tm[v] = (sl2[v] * sx - sl[v] * sxl[v]) / D[v];
+            const v8i pos = tm[v] > v8f_set1(0);
+            ts[v] = v8f_select(pos, sxl[v] / sl2[v], ts[v]);
+            tm[v] = v8f_select(pos, v8f_set1(0), tm[v]);
+            err[v] = v8f_set1(0);
+        }
+        for (int i = 0; i < n; i++) {
+            const v8f w = v8f_set1(weights[i]), xi = v8f_set1(x[i]);
+            for (int v = 0; v < QKX2_NV; v++) {
+                v8f diff = ts[v] * lf[i][v] + tm[v] - xi;
+                diff = use_mad ? v8f_abs(diff) : diff * diff;
+                err[v] += w * diff;
+            }
+        }
+        int next = is0 + QKX2_NV * V8_LANES;
+        for (int c = 0; c < QKX2_NV * V8_LANES && is0 + c <= nstep; c++) {
+            const int v = c / V8_LANES, k = c % V8_LANES;
+            if (D[v][k] > 0 && err[v][k] < best_error) {
+                for (int i = 0; i < n; i++) L[i] = (uint8_t)lf[i][v][k];
+                best_error = err[v][k];
+                scale = ts[v][k];
+                min = tm[v][k];
+                next = is0 + c + 1;
                 break;
             }
+        }
         is0 = next;
     }
     *the_min = -min;
@@ -214,25 +233,31 @@ float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const
     }
     float scale = suml2 ? sumlx / suml2 : 0.0f;
     float best = scale * sumlx;
-    float cand[24]; /* the candidate's is, lane by lane (3 vectors, 6 lanes unused) */
-    for (int k = 0; k < 24; k++) cand[k] = (float)(k < 9 ? k - 9 : k < QX_NCAND ? k - 8 : 9);
+    float cand[QX_NV * V8_LANES]; /* the candidate's is, lane by lane (6 lanes unused) */
+    for (int k = 0; k < QX_NV * V8_LANES; k++) cand[k] = (float)(k < 9 ? k - 9 : k < QX_NCAND ? k - 8 : 9);
     int best_k = -1;
-    for (int k0 = 0; k0 < QX_NCAND; k0 += V8_LANES) {
+    v8f isc[QX_NV], slx[QX_NV], sl2[QX_NV];
+    for (int v = 0; v < QX_NV; v++) {
         v8f isf;
-        memcpy(&isf, cand + k0, sizeof isf);
-        const v8f isc = -(v8f_set1((float)nmax) + v8f_set1(0.1f) * isf) / v8f_set1(max);
-        v8f slx = v8f_set1(0), sl2 = v8f_set1(0);
-        for (int i = 0; i < n; i++) {
-            const v8f l = __builtin_convertvector(v8i_clamp(v8_nearest(isc * v8f_set1(x[i])), -nmax, nmax - 1), v8f);
-            slx += v8f_set1(w[i]) * v8f_set1(x[i]) * l;
-            sl2 += v8f_set1(w[i]) * l * l;
+        memcpy(&isf, cand + V8_LANES * v, sizeof isf);
+        isc[v] = -(v8f_set1((float)nmax) + v8f_set1(0.1f) * isf) / v8f_set1(max);
+        slx[v] = sl2[v] = v8f_set1(0);
+    }
+    for (int i = 0; i < n; i++) {
+        const v8f wi = v8f_set1(w[i]), xi = v8f_set1(x[i]);
+        for (int v = 0; v < QX_NV; v++) {
+            const v8f l = v8_round_clamp(isc[v] * xi, (float)-nmax, (float)(nmax - 1));
+            slx[v] += wi * xi * l;
+            sl2[v] += wi * l * l;
         }
-        for (int k = 0; k < V8_LANES && k0 + k < QX_NCAND; k++)
-            if (sl2[k] > 0 && slx[k] * slx[k] > best * sl2[k]) {
-                scale = slx[k] / sl2[k];
-                best = scale * slx[k];
-                best_k = k0 + k;
-            }
+    }
+    for (int c = 0; c < QX_NCAND; c++) {
+        const int v = c / V8_LANES, k = c % V8_LANES;
+        if (sl2[v][k] > 0 && slx[v][k] * slx[v][k] > best * sl2[v][k]) {
+            scale = slx[v][k] / sl2[v][k];
+            best = scale * slx[v][k];
+            best_k = c;
+        }
     }
     if (best_k >= 0) {
         iscale = -(nmax + 0.1f * cand[best_k]) / max;
