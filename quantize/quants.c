@@ -11,6 +11,12 @@
 
 #include "quantize/quants_impl.h"
 
+/* Bit-identity with ggml needs every a*b+c rounded twice: GCC does not
+ * contract under -std=c11, Clang does unless told (with FMA targets). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 int64_t slm_quant_block_size(slm_type t) {
     switch (t) {
     case SLM_TYPE_F32: case SLM_TYPE_F16: case SLM_TYPE_BF16: return 1;

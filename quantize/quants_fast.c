@@ -3,15 +3,19 @@
  * quants_k.c).
  *
  * The rule that keeps them identical: every lane performs exactly the
- * floating-point operations, in the order, of one scalar evaluation.  The
- * scalar searches (make_qkx2_quants, make_qx_quants) try ~20 candidate
- * scales one after the other, each with a sequential sum over the group;
- * those sums cannot be reordered, but the candidates are independent, so
- * here lane k of an 8-wide vector evaluates candidate k (its sums still run
- * over i = 0..n-1 in order), and the running-best selection is then replayed
- * over the lanes in candidate order.  The build has no FMA contraction
- * (-std=c11 implies -ffp-contract=off, also for vector operations), so a
- * lane's a*b+c rounds twice like the scalar code.
+ * floating-point operations, in the order, of one scalar evaluation; no sum
+ * is reordered.  Two ways of filling the lanes:
+ *   - make_qkx2_quants (Q2_K, Q4_K, Q5_K): lane g runs the search of group
+ *     (sub-block) g; the ~20 candidate scales stay a sequential loop, each
+ *     lane keeping its own running best and min under a mask (a winner
+ *     replaces the min the later candidates use, so candidates are not
+ *     independent);
+ *   - make_qx_quants (Q6_K): its 18 candidates are independent (only the
+ *     running best links them), so lane k evaluates candidate k and the
+ *     selection is replayed over the lanes in candidate order.
+ * The build has no FMA contraction (-std=c11 implies -ffp-contract=off, also
+ * for vector operations), so a lane's a*b+c rounds twice like the scalar
+ * code.
  *
  * Vectors are GCC/Clang vector extensions (vector_size 32): AVX/AVX2 when
  * the target has it (-march=native), pairs of SSE2 operations otherwise, so
@@ -23,23 +27,30 @@
 #include "quantize/quants.h"
 #include "quantize/quants_impl.h"
 
+/* Bit-identity with ggml needs every a*b+c rounded twice: GCC does not
+ * contract under -std=c11, Clang does unless told (with FMA targets). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* Built without AVX (ARCH= empty), GCC and Clang warn that passing 32-byte
+ * vectors by value has another ABI there; the helpers below are always
+ * inlined, so no such call exists. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#define VINLINE static inline __attribute__((always_inline))
+
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
 #define V8_LANES 8
 #define SLM_FAST_MAX_GROUP 32 /* group length the searches support */
-/* Candidate vectors evaluated side by side per pass: make_qkx2_quants
- * restarts after each winner (about 5 passes of 8 lanes per Q4_K group for
- * its 21 candidates), so one vector per pass measured fastest (1: 0.036 s,
- * 2: 0.045 s, 3: 0.054 s per 1.5M floats of Q4_K); make_qx_quants never
- * restarts, so its 18 candidates go in one pass of 3 vectors. */
-#define QKX2_NV 1
+/* make_qx_quants evaluates its 18 candidate scales in one pass of 3 vectors. */
 #define QX_NV 3
 
-static inline v8f v8f_set1(float f) { return (v8f){f, f, f, f, f, f, f, f}; }
-static inline v8i v8i_set1(int32_t i) { return (v8i){i, i, i, i, i, i, i, i}; }
+VINLINE v8f v8f_set1(float f) { return (v8f){f, f, f, f, f, f, f, f}; }
+VINLINE v8i v8i_set1(int32_t i) { return (v8i){i, i, i, i, i, i, i, i}; }
 
-static inline v8f v8f_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
+VINLINE v8f v8f_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
     v8i ia, ib;
     memcpy(&ia, &a, sizeof ia);
     memcpy(&ib, &b, sizeof ib);
@@ -54,14 +65,14 @@ static inline v8f v8f_select(v8i mask, v8f a, v8f b) { /* mask ? a : b */
  * is monotonic and lo, hi are integers), and for |f| <= 2^22, (f + 1.5*2^23) -
  * 1.5*2^23 is exactly nearest_int(f): the addition rounds to an integer, ties
  * to even, as slm_nearest_int's magic number does. */
-static inline v8f v8_round_clamp(v8f f, float lo, float hi) {
+VINLINE v8f v8_round_clamp(v8f f, float lo, float hi) {
     const v8f vlo = v8f_set1(lo), vhi = v8f_set1(hi), magic = v8f_set1(12582912.f);
     f = v8f_select(f < vlo, vlo, f);
     f = v8f_select(f > vhi, vhi, f);
     return (f + magic) - magic;
 }
 
-static inline v8f v8f_abs(v8f a) {
+VINLINE v8f v8f_abs(v8f a) {
     v8i i;
     memcpy(&i, &a, sizeof i);
     i &= v8i_set1(0x7fffffff);
@@ -73,7 +84,7 @@ static inline v8f v8f_abs(v8f a) {
 
 /* roundf (half away from zero) for |v| < 2^23, exactly: v - trunc(v) is
  * exact there, and the truncation is an int conversion. */
-static inline v8i v8_roundf(v8f v) {
+VINLINE v8i v8_roundf(v8f v) {
     const v8f a = v8f_abs(v);
     const v8i t = __builtin_convertvector(a, v8i);
     const v8f frac = a - __builtin_convertvector(t, v8f);
@@ -103,103 +114,6 @@ void slm_quantize_row_q8_0_fast(const float *x, slm_block_q8_0 *y, int64_t n) {
             for (int j = 0; j < V8_LANES; j++) y[i].qs[8 * k + j] = (int8_t)q[j];
         }
     }
-}
-
-/* ---- asymmetric search (ggml make_qkx2_quants) ---- */
-
-float slm_make_qkx2_quants_fast(int n, int nmax, const float *x, const float *weights,
-                                uint8_t *L, float *the_min, float rmin, float rdelta, int nstep,
-                                bool use_mad) {
-    SLM_ASSERT(n >= 1 && n <= SLM_FAST_MAX_GROUP);
-    float min = x[0], max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; i++) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; i++) {
-        int l = slm_nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)SLM_QMAX(0, SLM_QMIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        best_error += weights[i] * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    /* A winning candidate replaces min, and ggml's later candidates use the
-     * new min: after a win the pass restarts at the next candidate.  A pass
-     * evaluates QKX2_NV vectors of candidates side by side. */
-    v8f lf[SLM_FAST_MAX_GROUP][QKX2_NV];
-    const v8f sw = v8f_set1(sum_w), sx = v8f_set1(sum_x);
-    const v8f lane = {0, 1, 2, 3, 4, 5, 6, 7};
-    int is0 = 0;
-    while (is0 <= nstep) {
-        v8f isc[QKX2_NV], sl[QKX2_NV], sl2[QKX2_NV], sxl[QKX2_NV];
-        for (int v = 0; v < QKX2_NV; v++) {
-            const v8f isf = lane + v8f_set1((float)(is0 + V8_LANES * v)); /* exact small integers */
-            isc[v] = (v8f_set1(rmin) + v8f_set1(rdelta) * isf + v8f_set1((float)nmax)) / v8f_set1(max - min);
-            sl[v] = sl2[v] = sxl[v] = v8f_set1(0);
-        }
-        for (int i = 0; i < n; i++) {
-            const v8f xm = v8f_set1(x[i] - min), w = v8f_set1(weights[i]), xi = v8f_set1(x[i]);
-            for (int v = 0; v < QKX2_NV; v++) {
-                const v8f l = v8_round_clamp(isc[v] * xm, 0.0f, (float)nmax);
-                const v8f wl = w * l;
-                lf[i][v] = l;
-                sl[v] += wl;
-                sl2[v] += wl * l;
-                sxl[v] += wl * xi;
-            }
-        }
-        v8f D[QKX2_NV], ts[QKX2_NV], tm[QKX2_NV], err[QKX2_NV];
-        for (int v = 0; v < QKX2_NV; v++) {
-            D[v] = sw * sl2[v] - sl[v] * sl[v];
-            ts[v] = (sw * sxl[v] - sx * sl[v]) / D[v];
-            tm[v] = (sl2[v] * sx - sl[v] * sxl[v]) / D[v];
-            const v8i pos = tm[v] > v8f_set1(0);
-            ts[v] = v8f_select(pos, sxl[v] / sl2[v], ts[v]);
-            tm[v] = v8f_select(pos, v8f_set1(0), tm[v]);
-            err[v] = v8f_set1(0);
-        }
-        for (int i = 0; i < n; i++) {
-            const v8f w = v8f_set1(weights[i]), xi = v8f_set1(x[i]);
-            for (int v = 0; v < QKX2_NV; v++) {
-                v8f diff = ts[v] * lf[i][v] + tm[v] - xi;
-                diff = use_mad ? v8f_abs(diff) : diff * diff;
-                err[v] += w * diff;
-            }
-        }
-        int next = is0 + QKX2_NV * V8_LANES;
-        for (int c = 0; c < QKX2_NV * V8_LANES && is0 + c <= nstep; c++) {
-            const int v = c / V8_LANES, k = c % V8_LANES;
-            if (D[v][k] > 0 && err[v][k] < best_error) {
-                for (int i = 0; i < n; i++) L[i] = (uint8_t)lf[i][v][k];
-                best_error = err[v][k];
-                scale = ts[v][k];
-                min = tm[v][k];
-                next = is0 + c + 1;
-                break;
-            }
-        }
-        is0 = next;
-    }
-    *the_min = -min;
-    return scale;
 }
 
 /* ---- symmetric search with rmse_type 1 (ggml make_qx_quants) ---- */
@@ -267,4 +181,81 @@ float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const
         }
     }
     return scale;
+}
+
+/* ---- make_qkx2_quants on 8 groups at once (lane g = group g) ----
+ *
+ * The candidate loop stays sequential, as in ggml; each lane keeps its own
+ * running best, min and winning candidate, updated under a mask, so a lane
+ * does exactly what one scalar call does on its group.  Unlike the
+ * candidate-lane search above no lane is wasted on restarts. */
+void slm_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weights, uint8_t *L,
+                             float *scales, float *the_mins, float rmin, float rdelta, int nstep,
+                             bool use_mad) {
+    SLM_ASSERT(n >= 1 && n <= SLM_FAST_MAX_GROUP);
+    v8f xt[SLM_FAST_MAX_GROUP], wt[SLM_FAST_MAX_GROUP], lv[SLM_FAST_MAX_GROUP];
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < V8_LANES; g++) {
+            xt[i][g] = x[g * n + i];
+            wt[i][g] = weights[g * n + i];
+        }
+    v8f min = xt[0], max = xt[0], sum_w = wt[0], sum_x = wt[0] * xt[0];
+    for (int i = 1; i < n; i++) {
+        min = v8f_select(xt[i] < min, xt[i], min);
+        max = v8f_select(xt[i] > max, xt[i], max);
+        sum_w += wt[i];
+        sum_x += wt[i] * xt[i];
+    }
+    min = v8f_select(min > v8f_set1(0), v8f_set1(0), min);
+    const v8i dead = max == min; /* scalar: all levels 0, scale 0 */
+    const v8f fnmax = v8f_set1((float)nmax);
+    const v8f iscale0 = fnmax / (max - min);
+    v8f scale = v8f_set1(1) / iscale0, best_error = v8f_set1(0);
+    for (int i = 0; i < n; i++) {
+        const v8f l = v8_round_clamp(iscale0 * (xt[i] - min), 0.0f, (float)nmax);
+        v8f diff = scale * l + min - xt[i];
+        diff = use_mad ? v8f_abs(diff) : diff * diff;
+        best_error += wt[i] * diff;
+    }
+    /* the levels are recomputed at the end from the winner's iscale and the
+     * min in force when it won (the same expression, so the same values) */
+    v8f best_isc = iscale0, best_min = min;
+    for (int is = 0; is <= nstep && nstep >= 1; is++) {
+        const v8f isc = (v8f_set1(rmin) + v8f_set1(rdelta) * v8f_set1((float)is) + fnmax) / (max - min);
+        v8f sl = v8f_set1(0), sl2 = v8f_set1(0), sxl = v8f_set1(0);
+        for (int i = 0; i < n; i++) {
+            const v8f l = v8_round_clamp(isc * (xt[i] - min), 0.0f, (float)nmax);
+            const v8f wl = wt[i] * l;
+            lv[i] = l;
+            sl += wl;
+            sl2 += wl * l;
+            sxl += wl * xt[i];
+        }
+        const v8f D = sum_w * sl2 - sl * sl;
+        v8f ts = (sum_w * sxl - sum_x * sl) / D;
+        v8f tm = (sl2 * sum_x - sl * sxl) / D;
+        const v8i pos = tm > v8f_set1(0);
+        ts = v8f_select(pos, sxl / sl2, ts);
+        tm = v8f_select(pos, v8f_set1(0), tm);
+        v8f err = v8f_set1(0);
+        for (int i = 0; i < n; i++) {
+            v8f diff = ts * lv[i] + tm - xt[i];
+            diff = use_mad ? v8f_abs(diff) : diff * diff;
+            err += wt[i] * diff;
+        }
+        const v8i win = (D > v8f_set1(0)) & (err < best_error) & ~dead;
+        best_error = v8f_select(win, err, best_error);
+        scale = v8f_select(win, ts, scale);
+        best_isc = v8f_select(win, isc, best_isc);
+        best_min = v8f_select(win, min, best_min);
+        min = v8f_select(win, tm, min);
+    }
+    for (int i = 0; i < n; i++) {
+        const v8f l = v8_round_clamp(best_isc * (xt[i] - best_min), 0.0f, (float)nmax);
+        for (int g = 0; g < V8_LANES; g++) L[g * n + i] = dead[g] ? 0 : (uint8_t)l[g];
+    }
+    for (int g = 0; g < V8_LANES; g++) {
+        scales[g] = dead[g] ? 0.0f : scale[g];
+        the_mins[g] = -min[g];
+    }
 }

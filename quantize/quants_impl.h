@@ -27,12 +27,14 @@ void slm_k4_get_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m);
 void slm_pack_q5(const uint8_t L[32], uint8_t qs[16], uint8_t qh[4]);
 
 /* Vectorised, bit-identical versions of ggml's searches (quants_fast.c):
- * make_qkx2_quants (n <= 32) and make_qx_quants with rmse_type 1 (n <= 32;
- * qw NULL: weights x^2). */
-float slm_make_qkx2_quants_fast(int n, int nmax, const float *x, const float *weights,
-                                uint8_t *L, float *the_min, float rmin, float rdelta, int nstep,
-                                bool use_mad);
+ * make_qx_quants with rmse_type 1 (n <= 32; qw NULL: weights x^2) and
+ * make_qkx2_quants on 8 groups at once. */
 float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const float *qw);
+/* make_qkx2_quants on 8 consecutive groups of n (x, weights, L: 8*n;
+ * scales, the_mins: 8), bit-identical to 8 calls. */
+void slm_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weights, uint8_t *L,
+                             float *scales, float *the_mins, float rmin, float rdelta, int nstep,
+                             bool use_mad);
 
 #endif
 

@@ -11,6 +11,12 @@
 #include "quantize/quants.h"
 #include "quantize/quants_impl.h"
 
+/* Bit-identity with ggml needs every a*b+c rounded twice: GCC does not
+ * contract under -std=c11, Clang does unless told (with FMA targets). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Symmetric levels in [-nmax, nmax-1] for one group; returns the scale.
  * rmse_type 0: plain max scaling; 1: weights qw (or x^2 if qw NULL) and a
  * search over 18 scales around nmax/max.  L receives level + nmax. */
@@ -440,16 +446,20 @@ static void requant_asym(const float *x, int n, float d, float dm, int nmax, uin
 static void q2_K_rows(const float *x, slm_block_q2_K *y, int64_t n, bool fast) {
     SLM_ASSERT(n % SLM_QK_K == 0);
     uint8_t L[SLM_QK_K], Laux[16];
-    float weights[16], mins[16], scales[16];
+    float weights[SLM_QK_K], mins[16], scales[16];
     const float q4scale = 15.f;
     for (int64_t i = 0; i < n / SLM_QK_K; i++, x += SLM_QK_K) {
         float max_scale = 0, max_min = 0;
+        for (int l = 0; l < SLM_QK_K; l++) weights[l] = fabsf(x[l]);
+        if (fast) /* 8 groups of 16 side by side, twice; same bits */
+            for (int h = 0; h < 2; h++)
+                slm_make_qkx2_quants_x8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h,
+                                        mins + 8 * h, -0.5f, 0.1f, 15, true);
+        else
+            for (int j = 0; j < 16; j++)
+                scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights + 16 * j, L + 16 * j, &mins[j], Laux,
+                                             -0.5f, 0.1f, 15, true);
         for (int j = 0; j < 16; j++) {
-            for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = fast ? slm_make_qkx2_quants_fast(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j],
-                                                         -0.5f, 0.1f, 15, true)
-                             : make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux,
-                                                -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -599,17 +609,21 @@ void slm_quantize_row_q3_K_imat(const float *x, slm_block_q3_K *y, int64_t n, co
 static void k45_ref_block(const float *x, int nmax, float rmin, int nstep, bool fast, uint8_t L[256],
                           slm_half *d_out, slm_half *dmin_out, uint8_t sc_out[12]) {
     uint8_t Laux[32], ls[8], lm[8];
-    float weights[32], mins[8], scales[8];
+    float weights[256], mins[8], scales[8];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
         float sum_x2 = 0;
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = fast ? slm_make_qkx2_quants_fast(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j],
-                                                     rmin, 0.1f, nstep, false)
-                         : make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                            rmin, 0.1f, nstep, false);
+        for (int l = 0; l < 32; l++) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
+    }
+    if (fast) /* the 8 sub-blocks side by side, same bits */
+        slm_make_qkx2_quants_x8(32, nmax, x, weights, L, scales, mins, rmin, 0.1f, nstep, false);
+    else
+        for (int j = 0; j < 8; j++)
+            scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights + 32 * j, L + 32 * j, &mins[j], Laux,
+                                         rmin, 0.1f, nstep, false);
+    for (int j = 0; j < 8; j++) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
