@@ -4,15 +4,14 @@
  *
  * The rule that keeps them identical: every lane performs exactly the
  * floating-point operations, in the order, of one scalar evaluation; no sum
- * is reordered.  Two ways of filling the lanes:
- *   - make_qkx2_quants (Q2_K, Q4_K, Q5_K): lane g runs the search of group
- *     (sub-block) g; the ~20 candidate scales stay a sequential loop, each
- *     lane keeping its own running best and min under a mask (a winner
- *     replaces the min the later candidates use, so candidates are not
- *     independent);
- *   - make_qx_quants (Q6_K): its 18 candidates are independent (only the
- *     running best links them), so lane k evaluates candidate k and the
- *     selection is replayed over the lanes in candidate order.
+ * is reordered.  The lanes are groups: lane g runs the search of group
+ * (sub-block) g of ggml's make_qkx2_quants (Q2_K, Q4_K, Q5_K) or
+ * make_qx_quants (Q6_K); the ~20 candidate scales stay a sequential loop,
+ * each lane keeping its own running best (and, for make_qkx2_quants, its own
+ * min: a winner replaces the min that later candidates use) under a mask.
+ * (A first version put candidates in the lanes; make_qkx2_quants's winners
+ * then forced restarts, about 5 passes of 8 lanes for 21 candidates, and it
+ * was 2-3x slower than this.)
  * The build has no FMA contraction (-std=c11 implies -ffp-contract=off, also
  * for vector operations), so a lane's a*b+c rounds twice like the scalar
  * code.
@@ -44,8 +43,6 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 
 #define V8_LANES 8
 #define SLM_FAST_MAX_GROUP 32 /* group length the searches support */
-/* make_qx_quants evaluates its 18 candidate scales in one pass of 3 vectors. */
-#define QX_NV 3
 
 VINLINE v8f v8f_set1(float f) { return (v8f){f, f, f, f, f, f, f, f}; }
 VINLINE v8i v8i_set1(int32_t i) { return (v8i){i, i, i, i, i, i, i, i}; }
@@ -114,73 +111,6 @@ void slm_quantize_row_q8_0_fast(const float *x, slm_block_q8_0 *y, int64_t n) {
             for (int j = 0; j < V8_LANES; j++) y[i].qs[8 * k + j] = (int8_t)q[j];
         }
     }
-}
-
-/* ---- symmetric search with rmse_type 1 (ggml make_qx_quants) ---- */
-
-#define QX_NCAND 18 /* is = -9..9 without 0 */
-
-float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const float *qw) {
-    SLM_ASSERT(n >= 1 && n <= SLM_FAST_MAX_GROUP);
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < SLM_GROUP_MAX_EPS) {
-        for (int i = 0; i < n; i++) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    float w[SLM_FAST_MAX_GROUP];
-    for (int i = 0; i < n; i++) {
-        int l = slm_nearest_int(iscale * x[i]);
-        l = SLM_QMAX(-nmax, SLM_QMIN(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        w[i] = qw ? qw[i] : x[i] * x[i];
-        sumlx += w[i] * x[i] * l;
-        suml2 += w[i] * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    float cand[QX_NV * V8_LANES]; /* the candidate's is, lane by lane (6 lanes unused) */
-    for (int k = 0; k < QX_NV * V8_LANES; k++) cand[k] = (float)(k < 9 ? k - 9 : k < QX_NCAND ? k - 8 : 9);
-    int best_k = -1;
-    v8f isc[QX_NV], slx[QX_NV], sl2[QX_NV];
-    for (int v = 0; v < QX_NV; v++) {
-        v8f isf;
-        memcpy(&isf, cand + V8_LANES * v, sizeof isf);
-        isc[v] = -(v8f_set1((float)nmax) + v8f_set1(0.1f) * isf) / v8f_set1(max);
-        slx[v] = sl2[v] = v8f_set1(0);
-    }
-    for (int i = 0; i < n; i++) {
-        const v8f wi = v8f_set1(w[i]), xi = v8f_set1(x[i]);
-        for (int v = 0; v < QX_NV; v++) {
-            const v8f l = v8_round_clamp(isc[v] * xi, (float)-nmax, (float)(nmax - 1));
-            slx[v] += wi * xi * l;
-            sl2[v] += wi * l * l;
-        }
-    }
-    for (int c = 0; c < QX_NCAND; c++) {
-        const int v = c / V8_LANES, k = c % V8_LANES;
-        if (sl2[v][k] > 0 && slx[v][k] * slx[v][k] > best * sl2[v][k]) {
-            scale = slx[v][k] / sl2[v][k];
-            best = scale * slx[v][k];
-            best_k = c;
-        }
-    }
-    if (best_k >= 0) {
-        iscale = -(nmax + 0.1f * cand[best_k]) / max;
-        for (int i = 0; i < n; i++) {
-            int l = slm_nearest_int(iscale * x[i]);
-            L[i] = (int8_t)(nmax + SLM_QMAX(-nmax, SLM_QMIN(nmax - 1, l)));
-        }
-    }
-    return scale;
 }
 
 /* ---- make_qkx2_quants on 8 groups at once (lane g = group g) ----
@@ -258,4 +188,57 @@ void slm_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weigh
         scales[g] = dead[g] ? 0.0f : scale[g];
         the_mins[g] = -min[g];
     }
+}
+
+/* ---- make_qx_quants (rmse_type 1) on 8 groups at once (lane g = group g) ----
+ * The first pass and the 18 candidates run in lockstep over the lanes, each
+ * lane keeping its own running best under a mask. */
+void slm_make_qx_quants1_x8(int n, int nmax, const float *x, int8_t *L, float *scales,
+                            const float *qw) {
+    SLM_ASSERT(n >= 1 && n <= SLM_FAST_MAX_GROUP);
+    v8f xt[SLM_FAST_MAX_GROUP], wt[SLM_FAST_MAX_GROUP];
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < V8_LANES; g++) {
+            const float xi = x[g * n + i];
+            xt[i][g] = xi;
+            wt[i][g] = qw ? qw[g * n + i] : xi * xi;
+        }
+    v8f max = v8f_set1(0), amax = v8f_set1(0);
+    for (int i = 0; i < n; i++) {
+        const v8f ax = v8f_abs(xt[i]);
+        const v8i m = ax > amax;
+        amax = v8f_select(m, ax, amax);
+        max = v8f_select(m, xt[i], max);
+    }
+    const v8i dead = amax < v8f_set1(SLM_GROUP_MAX_EPS);
+    const float lo = (float)-nmax, hi = (float)(nmax - 1);
+    const v8f iscale = v8f_set1((float)-nmax) / max;
+    v8f sumlx = v8f_set1(0), suml2 = v8f_set1(0);
+    for (int i = 0; i < n; i++) {
+        const v8f l = v8_round_clamp(iscale * xt[i], lo, hi);
+        sumlx += wt[i] * xt[i] * l;
+        suml2 += wt[i] * l * l;
+    }
+    v8f scale = v8f_select(suml2 != v8f_set1(0), sumlx / suml2, v8f_set1(0));
+    v8f best = scale * sumlx, best_isc = iscale;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        const v8f isc = -(v8f_set1((float)nmax) + v8f_set1(0.1f) * v8f_set1((float)is)) / max;
+        v8f slx = v8f_set1(0), sl2 = v8f_set1(0);
+        for (int i = 0; i < n; i++) {
+            const v8f l = v8_round_clamp(isc * xt[i], lo, hi);
+            slx += wt[i] * xt[i] * l;
+            sl2 += wt[i] * l * l;
+        }
+        const v8i win = (sl2 > v8f_set1(0)) & (slx * slx > best * sl2);
+        const v8f ns = slx / sl2;
+        scale = v8f_select(win, ns, scale);
+        best = v8f_select(win, ns * slx, best);
+        best_isc = v8f_select(win, isc, best_isc);
+    }
+    for (int i = 0; i < n; i++) {
+        const v8f l = v8_round_clamp(best_isc * xt[i], lo, hi);
+        for (int g = 0; g < V8_LANES; g++) L[g * n + i] = dead[g] ? 0 : (int8_t)(nmax + (int)l[g]);
+    }
+    for (int g = 0; g < V8_LANES; g++) scales[g] = dead[g] ? 0.0f : scale[g];
 }

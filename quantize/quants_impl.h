@@ -26,10 +26,11 @@ void slm_k4_get_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m);
 /* 32 5-bit values -> low nibbles qs[16] + high bits qh[4] (Q5_0/Q5_1 order). */
 void slm_pack_q5(const uint8_t L[32], uint8_t qs[16], uint8_t qh[4]);
 
-/* Vectorised, bit-identical versions of ggml's searches (quants_fast.c):
- * make_qx_quants with rmse_type 1 (n <= 32; qw NULL: weights x^2) and
- * make_qkx2_quants on 8 groups at once. */
-float slm_make_qx_quants1_fast(int n, int nmax, const float *x, int8_t *L, const float *qw);
+/* Vectorised, bit-identical versions of ggml's searches (quants_fast.c). */
+/* make_qx_quants (rmse_type 1) on 8 consecutive groups of n (x, L, qw: 8*n;
+ * scales: 8), bit-identical to 8 calls. */
+void slm_make_qx_quants1_x8(int n, int nmax, const float *x, int8_t *L, float *scales,
+                            const float *qw);
 /* make_qkx2_quants on 8 consecutive groups of n (x, weights, L: 8*n;
  * scales, the_mins: 8), bit-identical to 8 calls. */
 void slm_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weights, uint8_t *L,

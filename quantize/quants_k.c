@@ -735,11 +735,14 @@ static void q6_K_block(const float *x, const float *qw, bool fast, slm_block_q6_
     uint8_t L[SLM_QK_K];
     float scales[16];
     float max_scale = 0, max_abs_scale = 0;
+    if (fast) /* 8 groups side by side, twice; same bits */
+        for (int h = 0; h < 2; h++)
+            slm_make_qx_quants1_x8(16, 32, x + 128 * h, L8 + 128 * h, scales + 8 * h, qw ? qw + 128 * h : NULL);
+    else
+        for (int ib = 0; ib < 16; ib++)
+            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L8 + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
     for (int ib = 0; ib < 16; ib++) {
-        const float *w = qw ? qw + 16 * ib : NULL;
-        const float scale = fast ? slm_make_qx_quants1_fast(16, 32, x + 16 * ib, L8 + 16 * ib, w)
-                                 : make_qx_quants(16, 32, x + 16 * ib, L8 + 16 * ib, 1, w);
-        scales[ib] = scale;
+        const float scale = scales[ib];
         if (fabsf(scale) > max_abs_scale) {
             max_abs_scale = fabsf(scale);
             max_scale = scale;
