@@ -45,23 +45,23 @@ best() {
 }
 ratio() { echo "$1 / $2" | bc -l; }
 
-printf "%-7s %9s %9s %7s | %10s %7s | %7s %11s | %8s %8s\n" type slm llama.cpp speed "slm+extras" speed \
-    fsync "slm-nofsync" "cpu:slm" "cpu:ref"
+printf "%-7s %9s %9s %7s | %10s %7s | %7s %11s | %8s %8s %8s\n" type slm llama.cpp speed "slm+extras" speed \
+    fsync "slm-nofsync" "cpu:slm" "cpu:ref" "cpu:ext"
 for spec in Q8_0:7 Q4_K_M:15 Q6_K:18; do
   t=${spec%%:*}; ft=${spec##*:}
   read -r aw ac af <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q --no-refine)"
   read -r bw bc bf <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q)"
   if [ $have_ref = 1 ]; then
     read -r cw cc cf <<< "$(best $T/ref_quantize $W/m.gguf $W/r.gguf $ft 2)"
-    printf "%-7s %8.2fs %8.2fs %6.2fx | %9.2fs %6.2fx | %6.2fs %10.2fs | %7.2fs %7.2fs\n" $t $aw $cw $(ratio $cw $aw) \
-        $bw $(ratio $cw $bw) $af $(echo "$aw - $af" | bc -l) $ac $cc
+    printf "%-7s %8.2fs %8.2fs %6.2fx | %9.2fs %6.2fx | %6.2fs %10.2fs | %7.2fs %7.2fs %7.2fs\n" $t $aw $cw \
+        $(ratio $cw $aw) $bw $(ratio $cw $bw) $af $(echo "$aw - $af" | bc -l) $ac $cc $bc
   else
-    printf "%-7s %8.2fs %9s %7s | %9.2fs %7s | %6.2fs %10.2fs | %7.2fs %8s\n" $t $aw n/a n/a $bw n/a $af \
-        $(echo "$aw - $af" | bc -l) $ac n/a
+    printf "%-7s %8.2fs %9s %7s | %9.2fs %7s | %6.2fs %10.2fs | %7.2fs %8s %7.2fs\n" $t $aw n/a n/a $bw n/a $af \
+        $(echo "$aw - $af" | bc -l) $ac n/a $bc
   fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "slm = --no-refine (llama.cpp's algorithms, same bytes); slm+extras = default (least-squares refinement);"
 echo "speed = llama.cpp wall / slm wall (>= 1.0: slm at least as fast); fsync = slm's flush+fsync+rename"
-echo "inside 'slm' (llama.cpp does not fsync); cpu = user+sys seconds of the same runs."
+echo "inside 'slm' (llama.cpp does not fsync); cpu = user+sys seconds of the same runs (ext: slm+extras)."
 echo "Timings on a shared 2-core machine are noisy; rerun on a quiet machine for final numbers."
