@@ -365,7 +365,7 @@ slm_status slm_dist_overlap_init(const slm_param_list *params, const int64_t *st
     int64_t *seg_stage = slm_alloc((size_t)(n + 1) * sizeof *seg_stage);
     int64_t total = 0;
     for (int64_t i = 0; i < n; i++) total += params->v[i].n;
-    ov->bk = slm_alloc((size_t)(total / B + n + 1) * sizeof *ov->bk);
+    ov->bk = slm_alloc((size_t)(total / B + n_stages + n + 1) * sizeof *ov->bk);
     slm_status st = ov->ptr && ov->len && seg_stage && ov->bk ? SLM_OK : SLM_ERR_NOMEM;
     if (st == SLM_OK) st = bufs_reserve(&ov->b, (B + N - 1) / N * N);
     if (st != SLM_OK) goto fail;
@@ -378,13 +378,16 @@ slm_status slm_dist_overlap_init(const slm_param_list *params, const int64_t *st
             ov->len[ov->n_segs] = params->v[i].n;
             seg_stage[ov->n_segs++] = s;
         }
-    /* buckets of <= B floats along that concatenation */
-    const segs sg = {ov->ptr, ov->len, ov->n_segs};
-    for (int64_t si = 0, off = 0;;) {
-        ov_bucket b = {.si = si, .off = off};
-        if ((b.fill = next_bucket(&sg, &si, &off, B)) == 0) break;
-        b.stage = seg_stage[off > 0 ? si : si - 1]; /* segment of its last float */
-        ov->bk[ov->n_bk++] = b;
+    /* buckets of <= B floats along that concatenation, cut at stage
+     * boundaries too, so that each starts as soon as its own stage is final */
+    for (int64_t first = 0, last; first < ov->n_segs; first = last) {
+        for (last = first; last < ov->n_segs && seg_stage[last] == seg_stage[first];) last++;
+        const segs sg = {ov->ptr + first, ov->len + first, last - first};
+        for (int64_t si = 0, off = 0;;) {
+            ov_bucket b = {.si = first + si, .off = off, .stage = seg_stage[first]};
+            if ((b.fill = next_bucket(&sg, &si, &off, B)) == 0) break;
+            ov->bk[ov->n_bk++] = b;
+        }
     }
     e = getenv("SLM_MPI_POLL_US");
     ov->poll_us = e && *e ? atoi(e) : 50;
@@ -466,6 +469,13 @@ void slm_dist_overlap_free(slm_dist_overlap *ov) {
 }
 
 int64_t slm_dist_overlap_n_buckets(const slm_dist_overlap *ov) { return ov ? ov->n_bk : 0; }
+
+void slm_dist_overlap_bucket(const slm_dist_overlap *ov, int64_t i, int64_t *floats,
+                             int64_t *stage) {
+    SLM_ASSERT(ov && i >= 0 && i < ov->n_bk);
+    *floats = ov->bk[i].fill;
+    *stage = ov->bk[i].stage;
+}
 
 slm_status slm_dist_allreduce_f32(float *v, int64_t n, slm_dist_stats *stats) {
     segs sg = {&v, &n, 1};
@@ -614,6 +624,12 @@ void slm_dist_overlap_free(slm_dist_overlap *ov) { (void)ov; }
 int64_t slm_dist_overlap_n_buckets(const slm_dist_overlap *ov) {
     (void)ov;
     return 0;
+}
+void slm_dist_overlap_bucket(const slm_dist_overlap *ov, int64_t i, int64_t *floats,
+                             int64_t *stage) {
+    (void)ov;
+    (void)i;
+    *floats = *stage = 0;
 }
 slm_status slm_dist_bcast_params(const slm_param_list *params) {
     (void)params;

@@ -87,8 +87,11 @@ void slm_dist_overlap_ready(void *ov, int64_t stage);
 slm_status slm_dist_overlap_finish(slm_dist_overlap *ov, slm_dist_stats *stats);
 /* Stops the thread (not between begin and finish). Accepts NULL. */
 void slm_dist_overlap_free(slm_dist_overlap *ov);
-/* Number of buckets of the overlapped reduction (0 for NULL). */
+/* Number of buckets of the overlapped reduction (0 for NULL), and bucket i's
+ * size in floats and the stage it waits for (benchmark projections). */
 int64_t slm_dist_overlap_n_buckets(const slm_dist_overlap *ov);
+void slm_dist_overlap_bucket(const slm_dist_overlap *ov, int64_t i, int64_t *floats,
+                             int64_t *stage);
 
 /* v[0..n) := sum over ranks in rank order (doubles, small n). */
 slm_status slm_dist_sum_f64(double *v, int64_t n);
