@@ -18,6 +18,7 @@
  *   slm_dist_init();                        // once per process, idempotent
  *   ... forward/backward on this rank's shard ...
  *   slm_dist_allreduce_grads(params, &stats); // grads := sum over ranks
+ *   (or overlapped with backward: slm_dist_overlap_* below)
  *   slm_dist_finalize();
  */
 #ifndef SLM_TRAIN_DIST_H
@@ -63,8 +64,9 @@ slm_status slm_dist_allreduce_f32(float *v, int64_t n, slm_dist_stats *stats);
  * results are bit-identical), run by a communication thread while the
  * backward pass goes on.  The gradients are cut into buckets in the order
  * they become final: stage_of[i] is the backward stage after which
- * params->v[i].grad is final (0 first; model/llama_train.h), and a bucket
- * starts as soon as the stage of its last element has fired.
+ * params->v[i].grad is final (0 first; model/llama_train.h); buckets hold at
+ * most slm_dist_bucket_floats() floats of one stage, and a bucket starts as
+ * soon as its stage has fired.
  *
  *   slm_dist_overlap_init(params, stage_of, n_stages, &ov);   // NULL: off
  *   each step: earlier micro-batches as usual; before the last backward
