@@ -213,14 +213,14 @@ int main(int argc, char **argv) {
         printf("    compute per 256-token micro-batch: forward+loss %.3f s, backward %.3f s "
                "(mean over ranks, one step)\n", m[0], m[1]);
         printf("    step 1, all-reduce after backward: waited %.3f s after own backward "
-               "(mean over ranks, includes waiting for the slower rank); %.3f s after the "
+               "(mean over ranks, includes waiting for the slower rank); %.1f ms after the "
                "slowest rank's backward = t_exposed(after) (%.1f%% of the step)\n",
-               m[2], skewfree[0], 100.0 * skewfree[0] / (tcomp + skewfree[0]));
+               m[2], 1e3 * skewfree[0], 100.0 * skewfree[0] / (tcomp + skewfree[0]));
         printf("    step 2, overlapped (comm thread, buckets in gradient-ready order): backward "
                "%.3f s; comm thread busy %.3f s (%.3f s in MPI); waited %.3f s after own "
-               "backward (mean over ranks); %.3f s after the slowest rank's backward = "
+               "backward (mean over ranks); %.1f ms after the slowest rank's backward = "
                "t_exposed(overlap) (%.1f%% of the step)\n",
-               m[3], m[5], m[6], m[4], skewfree[1],
+               m[3], m[5], m[6], m[4], 1e3 * skewfree[1],
                100.0 * skewfree[1] / (m[0] + m[3] + skewfree[1]));
         printf("    hidden behind backward: %.0f%% (= 1 - t_exposed(overlap) / t_exposed(after)); "
                "%.0f%% by the comm thread's own count (1 - waited / busy)\n",
