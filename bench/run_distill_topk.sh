@@ -30,6 +30,7 @@ SLM=${SLM_BIN:-$PWD/$BUILD/slm}
 TEACHER_STEPS=${TEACHER_STEPS:-150}
 STUDENT_STEPS=${STUDENT_STEPS:-80}
 SEQS=${SEQS:-96}
+STUDENT_BATCH=${STUDENT_BATCH:-8}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 [ -n "$SLM_SHARED" ] || { echo "skip: SLM_SHARED empty (needs the llama-spm vocabulary)"; exit 0; }
 [ -d /usr/share/common-licenses ] || { echo "skip: /usr/share/common-licenses (text corpus) absent"; exit 0; }
@@ -95,7 +96,7 @@ mkdir "$W/sizes"
 "$BUILD/bench/dump_size" "$W/k128_full.h5" "$W/sizes" 8,32,128 keep || { echo "dump_size failed"; exit 1; }
 
 echo
-echo "== KD quality: the same student distilled $STUDENT_STEPS steps from each dump (alpha 0.5, T 1);"
+echo "== KD quality: the same student (dim 64, 2 blocks) distilled $STUDENT_STEPS steps of $STUDENT_BATCH x 128 tokens from each dump (alpha 0.5, T 1);"
 echo "   scored on the val split ($(cut -d' ' -f1 <<<"$("$SLM" info "$W/val.h5" | sed -n 's/.*sequences *//p')") windows of 128) against the teacher's k=128 f32 val dump"
 { common; cat <<INI
 [model]
@@ -117,7 +118,7 @@ run_student() { # name dump extra-set...
     local name=$1 dump=$2; shift 2
     local t0=$SECONDS
     "$SLM" distill --config "$W/student.ini" --set distill.dump="$dump" \
-        --set train.steps="$STUDENT_STEPS" "$@" --quiet --out "$W/s_$name" > "$W/s_$name.log" 2>&1 ||
+        --set train.steps="$STUDENT_STEPS" --set data.batch="$STUDENT_BATCH" "$@" --quiet --out "$W/s_$name" > "$W/s_$name.log" 2>&1 ||
         { tail -3 "$W/s_$name.log"; echo "distill $name failed"; return 1; }
     "$SLM" eval --model "$W/s_$name/student.gguf" --dump "$W/val.h5" --json > "$W/s_$name.eval" 2>/dev/null ||
         { echo "eval $name failed"; return 1; }
