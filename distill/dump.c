@@ -93,6 +93,7 @@ static slm_status read_attrs(hid_t f, const char *path, slm_dump_info *in, int64
                       (long long)ver, SLM_DUMP_FORMAT_VERSION_MIN, SLM_DUMP_FORMAT_VERSION);
         return SLM_ERR_FORMAT;
     }
+    in->version = ver;
     if ((st = slm_h5_get_i64(f, path, "vocab_size", &in->vocab_size)) ||
         (st = slm_h5_get_i64(f, path, "k", &in->k)) ||
         (st = slm_h5_get_i64(f, path, "seq_len", &in->seq_len)) ||
@@ -441,6 +442,7 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
         if (t >= 0) H5Tclose(t);
         bool type_ok = i == DS_LOGPROBS ? cls == H5T_FLOAT : cls == H5T_INTEGER;
         if (i == DS_LOGPROBS) d->lp_size = (int)tsize;
+        if (i == DS_IDS) d->info.id_bytes = (int)tsize;
         if (rank != want_rank || dims[1] != in->seq_len || (want_rank == 3 && dims[2] != in->k) ||
             !type_ok) {
             slm_log_error("%s: dataset '/%s' has rank %d shape [%lld, %lld, %lld] (%s), expected "

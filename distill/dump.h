@@ -77,6 +77,8 @@ typedef struct {
     bool ids32;          /* writer: int32 ids and tokens even when uint16 holds them
                           * (writes the version 1 layout, for older readers) */
     int64_t chunk_seqs;  /* writer: sequences per HDF5 chunk (< 1: 1) */
+    int64_t version;     /* reader: the file's format_version */
+    int id_bytes;        /* reader: bytes of one stored /topk_ids element (2 or 4) */
     char tokenizer_fp[65];
     char teacher[256];
     char teacher_fp[65];

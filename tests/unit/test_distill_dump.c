@@ -359,6 +359,11 @@ static void test_dump_id_types(void **state) {
     assert_int_equal(stored_int(p, "tokens"), -4);
     assert_int_equal(version_of(p), 1);
     check_dump(p, true, S);
+    slm_dump *d1;
+    assert_int_equal(slm_dump_open(p, &d1), SLM_OK); /* what the reader reports */
+    assert_int_equal(slm_dump_get_info(d1)->version, 1);
+    assert_int_equal(slm_dump_get_info(d1)->id_bytes, 4);
+    slm_dump_close(d1);
 
     /* the largest vocabulary uint16 holds (ids up to 65535), and one more (int32) */
     for (int64_t nv = 65536; nv <= 65537; nv++) {
