@@ -344,9 +344,11 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
         char path[4096];
         snprintf(path, sizeof path, "%s/student.gguf", c->dir);
         if (!st) st = slm_llama_save_gguf(&w, g, SLM_TYPE_F32, path);
+        char val[32] = "- (no validation)";
+        if (isfinite(res->val_loss)) snprintf(val, sizeof val, "%.4f", res->val_loss);
         if (!st)
-            slm_log_info("done: step %lld, loss %.4f, val_loss %.4f; student written to %s",
-                         (long long)res->step, res->loss, res->val_loss, path);
+            slm_log_info("done: step %lld, loss (KD+CE) %.4f, val CE %s; student written to %s",
+                         (long long)res->step, res->loss, val, path);
     }
 done:
     free(cfg_text);

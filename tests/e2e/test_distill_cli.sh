@@ -74,10 +74,15 @@ grep -q "resuming from step 6" "$W/a2.log" || { tail "$W/a2.log"; fail "did not 
 [ "$(wc -l < "$W/a/metrics.jsonl")" -eq 9 ] || fail "metrics after resume"
 
 # modes: reverse, renormalised, sampled dump from slm itself
+# (the reverse run without validation: its summary prints "val CE -", not nan)
 "$SLM" distill --config "$W/job.ini" --set distill.reverse=true --set train.steps=2 --quiet \
-    --out "$W/rev" 2>/dev/null || fail "reverse KL"
+    --set train.eval_batches=0 --out "$W/rev" > "$W/rev.out" 2>/dev/null || fail "reverse KL"
+grep -q "loss (KD+CE) [0-9.]*, val CE -," "$W/rev.out" || fail "no-validation summary: $(cat "$W/rev.out")"
+grep -qi nan "$W/rev.out" && fail "summary prints nan: $(cat "$W/rev.out")"
 "$SLM" distill --config "$W/job.ini" --set distill.renormalize=true --set train.steps=2 --quiet \
-    --out "$W/ren" 2>/dev/null || fail "renormalised"
+    --out "$W/ren" > "$W/ren.out" 2>/dev/null || fail "renormalised"
+grep -q "val CE [0-9]*\.[0-9]*," "$W/ren.out" || fail "summary lacks val CE: $(cat "$W/ren.out")"
+echo "summaries: $(cat "$W/rev.out") / $(cat "$W/ren.out")"
 "$SLM" dump-logits --teacher "$W/t.gguf" --data "$W/data.h5" --sample 12 --seq-len 32 \
     --max-seqs 8 --out "$W/s.h5" 2>/dev/null || fail "sample dump"
 "$SLM" distill --config "$W/job.ini" --set distill.dump="$W/s.h5" --set distill.temperature=1 \
