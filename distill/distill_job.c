@@ -68,6 +68,7 @@ typedef struct {
     slm_kd_params kp;
     bool use_mask;
     slm_status err;            /* first dump read error inside a callback */
+    double kl_sum, kl_n;       /* KD divergence of the training rows since the last take */
 } kd_ctx;
 
 static slm_status data_get(void *ctx, bool val, int64_t seq, int32_t *tokens, int32_t *targets,
@@ -117,8 +118,21 @@ static double kd_loss_cb(void *ctx, float *dlogits, const float *logits, const s
     }
     *n_counted = n;
     slm_kd_teacher t = {x->ids, x->lp, x->cnt, K, x->info->sample_n};
-    return slm_kd_forward_backward(dlogits, NULL, logits, b->targets, x->kd_mask, &t, &x->kp, N,
-                                   V, grad_scale, NULL);
+    slm_kd_stats ks;
+    double l = slm_kd_forward_backward(dlogits, NULL, logits, b->targets, x->kd_mask, &t, &x->kp,
+                                       N, V, grad_scale, &ks);
+    x->kl_sum += ks.kd * (double)ks.n_rows;
+    x->kl_n += (double)ks.n_rows;
+    return l;
+}
+
+/* The trainer's extra metric: mean KD divergence (KL at the distillation
+ * temperature, before alpha and T^2) of the training rows. */
+static void kd_take_kl(void *ctx, double *sum, double *count) {
+    kd_ctx *x = ctx;
+    *sum = x->kl_sum;
+    *count = x->kl_n;
+    x->kl_sum = x->kl_n = 0;
 }
 
 typedef struct {
@@ -336,6 +350,8 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     p.check_ctx = &cx;
     p.progress = progress;
     p.stop = stop;
+    p.extra_name = "kl";
+    p.extra_take = kd_take_kl;
     st = slm_trainer_run(&p, &model, &data, kd_loss_cb, &x, res);
     if (x.err) st = x.err;
     if (!st && writer) {

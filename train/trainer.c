@@ -247,6 +247,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     const bool tty = p->progress && isatty(2);
     const double t_start = slm_time_sec();
     double last_loss = NAN, last_val = NAN;
+    double extra[2] = {0, 0}; /* (sum, count) of the extra metric since the last log line */
     bool stopped = false;
 
     while (step < p->steps) {
@@ -318,13 +319,27 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
         const double t1 = slm_time_sec();
         const double tps = (double)step_tokens / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9);
         const double elapsed = elapsed0 + (t1 - t_start);
+        if (p->extra_take) {
+            double s = 0, c = 0;
+            p->extra_take(loss_ctx, &s, &c);
+            extra[0] += s;
+            extra[1] += c;
+        }
         if (step % p->log_every == 0 || last || isfinite(val)) {
+            double extra_mean = NAN;
+            if (p->extra_take) { /* every rank logs at the same steps: a collective is safe */
+                if ((st = slm_dist_sum_f64(extra, 2)) != SLM_OK) goto done;
+                if (extra[1] > 0) extra_mean = extra[0] / extra[1];
+                extra[0] = extra[1] = 0;
+            }
             if (mf) {
                 json_t *j = json_pack("{s:I, s:f, s:o, s:f, s:f, s:f, s:f, s:I}", "step",
                                       (json_int_t)step, "loss", step_loss, "val_loss",
                                       isfinite(val) ? json_real(val) : json_null(), "lr",
                                       (double)lr, "grad_norm", gnorm, "tokens_per_s", tps,
                                       "elapsed", elapsed, "tokens", (json_int_t)tokens);
+                if (j && p->extra_take && isfinite(extra_mean))
+                    json_object_set_new(j, p->extra_name, json_real(extra_mean));
                 char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
                 if (txt) fprintf(mf, "%s\n", txt);
                 fflush(mf);

@@ -89,6 +89,13 @@ typedef struct {
     void *check_ctx;
     bool progress;      /* progress bar on stderr when it is a TTY, else log lines */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the step, checkpoint, return */
+    /* Optional extra training metric of the loss (distillation's KL term):
+     * the loss callback accumulates it over the positions it counts, and
+     * extra_take(loss_ctx, &sum, &count) returns what was accumulated since
+     * the last call and resets it.  The trainer sums it over ranks and logs
+     * sum/count of the logged interval as "<extra_name>" in metrics.jsonl. */
+    const char *extra_name;
+    void (*extra_take)(void *loss_ctx, double *sum, double *count);
 } slm_trainer_params;
 
 typedef struct {

@@ -66,6 +66,15 @@ INI
 "$SLM" distill --config "$W/job.ini" --quiet --out "$W/a" 2> "$W/a.log" || { tail "$W/a.log"; fail "distill on the torch dump"; }
 grep -q "student: 2 of .* 4 blocks" "$W/a.log" || fail "keep_every = 2 did not keep 2 of 4 blocks"
 [ "$(wc -l < "$W/a/metrics.jsonl")" -eq 6 ] || fail "metrics.jsonl lines"
+# every metrics line carries the KD divergence of its steps (the report's KL curve)
+"$SLM_PYTHON" - "$W/a/metrics.jsonl" <<'PY' || fail "metrics.jsonl lacks a finite kl"
+import json, math, sys
+kl = [json.loads(l)["kl"] for l in open(sys.argv[1])]
+assert all(math.isfinite(v) and v >= 0 for v in kl), kl
+print("kl per logged step:", " ".join("%.4f" % v for v in kl))
+PY
+"$SLM" report "$W/a" >/dev/null || fail "slm report on the distill run"
+grep -q 'data-series="kl"' "$W/a/report.html" || fail "report.html has no KL curve"
 "$SLM" info "$W/a/student.gguf" | grep -q "block_count.*2" || fail "student.gguf block_count"
 "$SLM" eval --model "$W/a/student.gguf" --dump "$W/torch.h5" | tee "$W/a.eval" | grep -q "^kl " || fail "eval student"
 echo "student (2 of 4 teacher blocks, torch dump, 6 steps): $(tr '\n' ' ' < "$W/a.eval")"
