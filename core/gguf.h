@@ -147,7 +147,8 @@ slm_status slm_gguf_tensor_to_f32(const slm_gguf *g, const slm_gguf_tensor *t, f
 /* ---- writer ---- */
 typedef struct slm_gguf_writer slm_gguf_writer;
 
-/* Produces a tensor's bytes at write time (streaming): fill dst with n_bytes. */
+/* Produces a tensor's bytes at write time (streaming): fill dst with n_bytes
+ * (every byte: the buffer is not zeroed). */
 typedef slm_status (*slm_gguf_fill_fn)(void *ctx, void *dst, size_t n_bytes);
 
 slm_gguf_writer *slm_gguf_writer_new(void); /* NULL on OOM */
