@@ -147,7 +147,7 @@ for spec in Q4_K_M:15 Q3_K_M:12 Q2_K:10; do
     [ -n "$ks" ] && [ -n "$kr" ] || fail "KL $t"
     printf "%-7s %-6s %10.5f %10.5f %+10.5f %+10.5f %9.3f %9.6f %9.6f %7.3f\n" $t $im $ps $pr \
       $(echo "$ps - $P0" | bc -l) $(echo "$pr - $P0" | bc -l) $(echo "($ps - $P0) / ($pr - $P0)" | bc -l) \
-      $ks $kr $(echo "$ks / $kr" | bc -l)
+      $ks $kr $(awk -v a="$ks" -v b="$kr" 'BEGIN { print a / b }')  # awk: KL may print as 1e-05
   done
 done
 rm -f "$W/slm.gguf" "$W/ref.gguf"
