@@ -71,7 +71,9 @@ const vocabSize = model.fileInfo.metadata?.llama?.vocab_size ??
 
 if (opt("logits") || opt("nll-ctx")) {
     const ctxN = Number(opt("nll-ctx", String(ids.length)));
-    const ctx = await makeContext(Math.max(ctxN, ids.length));
+    // --nll-ctx alone: a context of one window (the whole text would size
+    // llama.cpp's batch and logits buffers by the text length: minutes)
+    const ctx = await makeContext(opt("logits") ? Math.max(ctxN, ids.length) : ctxN);
     const seq = ctx.getSequence();
     if (opt("logits")) {
         const lg = await allLogits(seq, ids, vocabSize);
