@@ -161,9 +161,12 @@ slm_status slm_read_file(const char *path, char **data, size_t *len) {
         return errno == ENOENT ? SLM_ERR_USAGE : SLM_ERR_IO;
     }
     size_t cap = 1 << 16, n = 0;
+    int read_errno = 0;
     char *buf = slm_alloc(cap + 1);
     while (buf) {
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - n, fp);
+        if (got < cap - n) read_errno = errno;
         n += got;
         if (n < cap) break;
         char *nb = realloc(buf, cap * 2 + 1);
@@ -175,7 +178,7 @@ slm_status slm_read_file(const char *path, char **data, size_t *len) {
     fclose(fp);
     if (!buf) return SLM_ERR_NOMEM;
     if (err) {
-        slm_log_error("cannot read '%s'", path);
+        slm_log_error("cannot read '%s': %s", path, read_errno ? strerror(read_errno) : "read error");
         free(buf);
         return SLM_ERR_IO;
     }

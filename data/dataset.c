@@ -183,8 +183,10 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
         return SLM_ERR_IO;
     }
     if (H5Fis_hdf5(path) <= 0) {
-        slm_log_error("%s: not an HDF5 file (make datasets with 'slm data prepare')", path);
-        return SLM_ERR_FORMAT;
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT)
+            slm_log_error("%s: not an HDF5 file (make datasets with 'slm data prepare')", path);
+        return rst;
     }
     slm_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return SLM_ERR_NOMEM;
@@ -194,7 +196,8 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     hid_t g = -1, off = -1;
     ds->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (ds->file < 0) {
-        slm_log_error("%s: HDF5 cannot open the file", path);
+        if ((st = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+            slm_log_error("%s: HDF5 cannot open the file", path);
         goto fail;
     }
     if ((st = read_header(ds->file, path, &ds->hdr)) != SLM_OK) goto fail;
@@ -250,6 +253,8 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     *out = ds;
     return SLM_OK;
 fail:
+    /* a content complaint caused by a failed read(2) is an I/O error */
+    if (st == SLM_ERR_FORMAT) st = slm_h5_read_status(path);
     if (off >= 0) H5Dclose(off);
     if (g >= 0) H5Gclose(g);
     slm_dataset_close(ds);
@@ -292,8 +297,10 @@ slm_status slm_dataset_read(slm_dataset *ds, int64_t start, int64_t count, int32
         return SLM_ERR_USAGE;
     }
     if (count == 0) return SLM_OK;
+    quiet_hdf5();
     if (read_range(ds->tokens, H5T_NATIVE_INT32, start, count, tokens) != SLM_OK ||
         (mask && read_range(ds->mask, H5T_NATIVE_UINT8, start, count, mask) != SLM_OK)) {
+        if (slm_h5_read_status(ds->path) == SLM_ERR_IO) return SLM_ERR_IO;
         slm_log_error("%s: HDF5 read of tokens [%" PRId64 ", +%" PRId64 ") failed (file damaged?)",
                       ds->path, start, count);
         return SLM_ERR_FORMAT;
@@ -384,12 +391,13 @@ slm_status slm_dataset_read_sources(const char *path, slm_dataset_source **src, 
     *n = 0;
     quiet_hdf5();
     if (H5Fis_hdf5(path) <= 0) {
-        slm_log_error("%s: not an HDF5 file", path);
-        return SLM_ERR_FORMAT;
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT) slm_log_error("%s: not an HDF5 file", path);
+        return rst;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        slm_log_error("%s: HDF5 cannot open the file", path);
+        if (slm_h5_read_status(path) == SLM_ERR_FORMAT) slm_log_error("%s: HDF5 cannot open the file", path);
         return SLM_ERR_IO;
     }
     slm_status st = SLM_OK;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/h5err.h"
 #include "distill/h5util.h"
 
 enum { DS_TOKENS, DS_TARGETS, DS_MASK, DS_IDS, DS_LOGPROBS, DS_COUNTS, DS_COUNT };
@@ -397,9 +398,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
     }
     d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (d->file < 0) {
-        slm_log_error("%s: not an HDF5 file (or damaged)", path);
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT) slm_log_error("%s: not an HDF5 file (or damaged)", path);
         slm_dump_close(d);
-        return SLM_ERR_FORMAT;
+        return rst;
     }
     int64_t done = -1;
     slm_status st = read_attrs(d->file, path, &d->info, &done);
@@ -447,6 +449,7 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
             st = SLM_ERR_FORMAT;
         }
     }
+    if (st == SLM_ERR_FORMAT) st = slm_h5_read_status(path); /* a failed read(2) underneath */
     if (st) {
         slm_dump_close(d);
         return st;
@@ -566,6 +569,7 @@ static slm_status check_position(const slm_dump *d, int64_t s, int64_t t, const 
 
 /* Reads tokens, targets (or derives them) and mask of [s0, s0 + b->n) and checks their range. */
 static slm_status read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    slm_h5_quiet();
     const slm_dump_info *in = &d->info;
     int64_t n = b->n, T = in->seq_len;
     if (s0 < 0 || n < 0 || s0 + n > d->n) {
@@ -584,6 +588,7 @@ static slm_status read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) 
         bad = slm_h5_read_rows(d->ds[DS_MASK], H5T_NATIVE_UINT8, s0, n, b->mask) != SLM_OK;
     else if (!bad)
         memset(b->mask, 1, (size_t)(n * T));
+    if (bad && slm_h5_read_status(d->path) == SLM_ERR_IO) return SLM_ERR_IO;
     if (bad) {
         slm_log_error("%s: cannot read sequences [%lld, %lld) (damaged file?)", d->path,
                       (long long)s0, (long long)(s0 + n));
@@ -610,6 +615,7 @@ slm_status slm_dump_read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b
 }
 
 slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    slm_h5_quiet();
     const slm_dump_info *in = &d->info;
     int64_t n = b->n, T = in->seq_len, K = in->k;
     slm_status st = read_tokens(d, s0, b);
@@ -627,6 +633,7 @@ slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
     } else if (!bad) {
         bad = slm_h5_read_rows(d->ds[DS_LOGPROBS], H5T_NATIVE_FLOAT, s0, n, b->logprobs) != SLM_OK;
     }
+    if (bad && slm_h5_read_status(d->path) == SLM_ERR_IO) return SLM_ERR_IO;
     if (bad) {
         slm_log_error("%s: cannot read the entries of sequences [%lld, %lld) (damaged file?)",
                       d->path, (long long)s0, (long long)(s0 + n));
