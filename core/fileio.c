@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/mapguard.h"
+
 /* pid of "<base>.tmp.<pid>" or 0 when name is not a temporary of base */
 static long tmp_owner(const char *name, const char *base) {
     size_t bl = strlen(base);
@@ -56,7 +58,10 @@ char *slm_tmp_path_for(const char *path) {
     slm_remove_stale_tmps(path);
     size_t n = strlen(path) + 32;
     char *tmp = slm_alloc(n);
-    if (tmp) snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    if (tmp) {
+        snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+        slm_mapguard_add_tmp(tmp); /* removed if a mapped input fails (core/mapguard.h) */
+    }
     return tmp;
 }
 
@@ -73,6 +78,7 @@ static slm_status fsync_dir_of(const char *path) {
 }
 
 slm_status slm_commit_tmp(const char *tmp, const char *path) {
+    slm_mapguard_remove_tmp(tmp);
     int fd = open(tmp, O_RDONLY);
     if (fd < 0 || fsync(fd) != 0) {
         slm_log_error("cannot fsync '%s': %s", tmp, strerror(errno));
@@ -139,7 +145,10 @@ slm_status slm_outfile_commit(slm_outfile *of) {
     }
     of->fp = NULL;
     if (st == SLM_OK) st = slm_commit_tmp(of->tmp_path, of->path);
-    else unlink(of->tmp_path);
+    else {
+        slm_mapguard_remove_tmp(of->tmp_path);
+        unlink(of->tmp_path);
+    }
     free(of->path);
     free(of->tmp_path);
     memset(of, 0, sizeof *of);
@@ -147,6 +156,7 @@ slm_status slm_outfile_commit(slm_outfile *of) {
 }
 
 void slm_outfile_abort(slm_outfile *of) {
+    if (of->tmp_path) slm_mapguard_remove_tmp(of->tmp_path);
     if (of->fp) fclose(of->fp);
     if (of->tmp_path) unlink(of->tmp_path);
     free(of->path);

@@ -272,6 +272,8 @@ static slm_status copy_existing(run *r, const char *fingerprint, char ***known,
     for (int sp = 0; sp < SLM_SPLIT_COUNT; sp++) {
         slm_dataset *ds;
         slm_status st = slm_dataset_open(p->out, slm_split_name((slm_split)sp), &ds);
+        /* a failed read(2) is not a reason to advise removing the dataset */
+        if (st == SLM_ERR_IO || st == SLM_ERR_NOMEM) return st;
         if (st != SLM_OK) {
             slm_log_error("%s: exists but cannot be read as a dataset; remove it or choose "
                           "another --out", p->out);

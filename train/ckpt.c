@@ -595,11 +595,11 @@ slm_status slm_file_sha256(const char *path, char out[65]) {
     slm_sha256_init(&h);
     size_t k;
     while ((k = fread(buf, 1, BUF, f)) > 0) slm_sha256_update(&h, buf, k);
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
     free(buf);
     if (err) {
-        slm_log_error("cannot read '%s'", path);
+        slm_log_error("cannot read '%s': %s", path, strerror(err));
         return SLM_ERR_IO;
     }
     uint8_t d[32];

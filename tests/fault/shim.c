@@ -164,7 +164,7 @@ ssize_t read(int fd, void *p, size_t n) {
     if (fd > 2 && n && fd_matches(fd) && (k = should_fail_n("read", n))) {
         if (k > 1) return real_read(fd, p, (size_t)(k - 1));
         int e = fault_errno();
-        if (short_mode() && n > 1) return real_read(fd, p, n / 2);
+        if (short_mode()) return real_read(fd, p, n > 1 ? n / 2 : 1); /* n = 1: whole */
         errno = e;
         return -1;
     }
@@ -177,7 +177,7 @@ ssize_t pread(int fd, void *p, size_t n, off_t off) {
     if (n && fd_matches(fd) && (k = should_fail_n("pread", n))) {
         if (k > 1) return real_pread(fd, p, (size_t)(k - 1), off);
         int e = fault_errno();
-        if (short_mode() && n > 1) return real_pread(fd, p, n / 2, off);
+        if (short_mode()) return real_pread(fd, p, n > 1 ? n / 2 : 1, off); /* n = 1: whole */
         errno = e;
         return -1;
     }
