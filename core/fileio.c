@@ -164,6 +164,41 @@ void slm_outfile_abort(slm_outfile *of) {
     memset(of, 0, sizeof *of);
 }
 
+slm_status slm_lock_path(const char *path, const char *who, int *fd_out) {
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s.lock", path);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = open(lp, O_RDWR | O_CREAT, 0666);
+        if (fd < 0) {
+            slm_log_error("cannot create '%s': %s", lp, strerror(errno));
+            return SLM_ERR_IO;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            slm_log_error("'%s' is being written by another %s (lock '%s' held); wait for it or "
+                          "choose another output", path, who, lp);
+            close(fd);
+            return SLM_ERR_LOCKED;
+        }
+        /* the holder may have removed the file between our open and flock */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            *fd_out = fd;
+            return SLM_OK;
+        }
+        close(fd);
+    }
+    slm_log_error("cannot lock '%s': it keeps being replaced", lp);
+    return SLM_ERR_LOCKED;
+}
+
+void slm_unlock_path(const char *path, int fd) {
+    if (fd < 0) return;
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s.lock", path);
+    unlink(lp);
+    close(fd);
+}
+
 slm_status slm_read_file(const char *path, char **data, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {

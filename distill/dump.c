@@ -37,6 +37,7 @@ static bool has_ds(slm_dump_mode m, int i) { return i != DS_COUNTS || m == SLM_D
 
 struct slm_dump_writer {
     char *path, *partial;
+    int lock_fd; /* "<path>.lock": one writer per output (slm_lock_path) */
     slm_dump_info info;
     hid_t file, ds[DS_COUNT], f16;
     int64_t done;
@@ -141,6 +142,7 @@ static void writer_free(slm_dump_writer *w) {
         H5Fflush(w->file, H5F_SCOPE_GLOBAL);
         H5Fclose(w->file);
     }
+    if (w->lock_fd >= 0 && w->path) slm_unlock_path(w->path, w->lock_fd);
     free(w->path);
     free(w->partial);
     free(w->half);
@@ -238,12 +240,21 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
     slm_dump_writer *w = slm_calloc(1, sizeof *w);
     if (!w) return SLM_ERR_NOMEM;
     w->info = *info;
+    w->lock_fd = -1;
     w->path = slm_strdup(path);
     w->partial = partial_name(path);
     w->f16 = slm_h5_f16_type();
     if (!w->path || !w->partial || w->f16 < 0) {
         writer_free(w);
         return SLM_ERR_NOMEM;
+    }
+    /* Two writers of one dump would truncate, resume or remove each other's
+     * OUT.partial (found by tests/e2e/test_harden_outputs.sh: the second
+     * run's failed create unlinked the first's partial); the second is
+     * refused instead (exit 3). */
+    if ((st = slm_lock_path(path, "slm dump-logits", &w->lock_fd)) != SLM_OK) {
+        writer_free(w);
+        return st;
     }
     if (resume && access(w->partial, F_OK) == 0) {
         hid_t fapl = (hid_t)slm_h5_write_fapl();
@@ -352,9 +363,12 @@ slm_status slm_dump_writer_finish(slm_dump_writer *w) {
         char why[192];
         slm_log_error("%s: cannot finish the dump: %s", w->partial, slm_h5_reason(why, sizeof why));
     }
+    int lock_fd = w->lock_fd; /* held until the rename is done */
+    w->lock_fd = -1;
     writer_free(w);
     if (!partial || !path) st = SLM_ERR_NOMEM;
     if (!st) st = slm_commit_tmp(partial, path);
+    if (path) slm_unlock_path(path, lock_fd);
     free(partial);
     free(path);
     return st;

@@ -250,6 +250,7 @@ slm_status slm_train_config_load_file(slm_train_config *c, const char *path) {
     char *text = NULL;
     size_t len = 0;
     slm_status st = slm_read_file(path, &text, &len);
+    if (st == SLM_ERR_USAGE) return SLM_ERR_IO; /* missing file: exit 1 as before */
     if (st != SLM_OK) return st;
     ini_ctx x = {.c = c};
     st = report(ini_parse_string(text, on_ini_key, &x), &x, path);
