@@ -277,10 +277,14 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
                 slm_log_error("%s: cannot write the new dump's header: %s", w->partial,
                               slm_h5_reason(why, sizeof why));
             }
-            char *partial = slm_strdup(w->partial);
+            char *partial = slm_strdup(w->partial), *out_path = slm_strdup(w->path);
+            int lock_fd = w->lock_fd; /* kept until the partial is gone */
+            w->lock_fd = -1;
             writer_free(w); /* closes the file */
             if (partial) unlink(partial);
+            if (out_path) slm_unlock_path(out_path, lock_fd);
             free(partial);
+            free(out_path);
             return st;
         }
     }

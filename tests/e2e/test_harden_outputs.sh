@@ -133,7 +133,7 @@ kill_at_random() { # name out cmd... (a binary: SIGKILL must reach slm)
     [ $had = 0 ] || [ -e "$out" ] || fail "$name: killed write removed $out"
 }
 rm -f drun/ckpt-4.h5
-for i in 1 2 3; do
+for i in 1 2; do
     kill_at_random "tokenizer train kill $i" v2.gguf "$SLM" tokenizer train --input a.txt --vocab-size 300 --out v2.gguf
     kill_at_random "imatrix kill $i" im.gguf "$SLM" imatrix --model t.gguf --data a.txt --out im.gguf --ctx 32 --chunks 2
     kill_at_random "export --adapter kill $i" ad.gguf "$SLM" export --ckpt lrun --adapter --out ad.gguf
@@ -150,7 +150,7 @@ for o in v2.gguf im.gguf ad.gguf drun/student.gguf; do
 done
 ls drun/*.tmp.* >/dev/null 2>&1 && fail "checkpoint temporaries left in drun: $(ls drun/*.tmp.*)"
 for c in drun/ckpt-*.h5; do "$SLM" info "$c" >/dev/null 2>&1 || fail "$c unreadable after kills"; done
-echo "ok: SIGKILL at random moments (tokenizer train, imatrix, export --adapter, distill x3 each); the next runs complete and remove the temporaries"
+echo "ok: SIGKILL at random moments (tokenizer train, imatrix, export --adapter, distill, twice each); the next runs complete and remove the temporaries"
 
 # ---- two writers of one path at once
 dumpit() { "$SLM" dump-logits --teacher t.gguf --data data.h5 --top-k 4 --max-seqs 8 --seq-len 32 --out "$1"; }
@@ -158,7 +158,7 @@ prepit() { "$SLM" data prepare --vocab vocab.gguf --input a.txt --out "$1" --val
 dumpit one.h5 >/dev/null 2>&1 || fail "single dump"
 prepit one_ds.h5 >/dev/null 2>&1 || fail "single prepare"
 PY=${SLM_PYTHON:-/usr/bin/python3}
-for round in 1 2 3; do
+for round in 1 2; do
     rm -f two.h5 two.h5.partial two_ds.h5
     dumpit two.h5 >/dev/null 2> d1 & p1=$!
     dumpit two.h5 >/dev/null 2> d2 & p2=$!
