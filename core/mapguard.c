@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base.h"
+
 #define MAX_MAPS 64
 #define MAX_TMPS 64
 
@@ -24,7 +26,7 @@ static char *tmps[MAX_TMPS];
 void slm_mapguard_add(const void *addr, size_t len, const char *path) {
     for (int i = 0; i < MAX_MAPS; i++)
         if (!maps[i].addr) {
-            char *p = strdup(path);
+            char *p = slm_strdup(path);
             if (!p) return;
             maps[i].path = p;
             maps[i].len = len;
@@ -46,7 +48,7 @@ void slm_mapguard_remove(const void *addr) {
 void slm_mapguard_add_tmp(const char *tmp) {
     for (int i = 0; i < MAX_TMPS; i++)
         if (!tmps[i]) {
-            char *p = strdup(tmp);
+            char *p = slm_strdup(tmp);
             __atomic_store_n(&tmps[i], p, __ATOMIC_RELEASE);
             return;
         }
@@ -79,7 +81,8 @@ static void put_u64(uint64_t v) {
 static void on_sigbus(int sig, siginfo_t *si, void *uc) {
     (void)uc;
     const char *a = si->si_addr;
-    for (int i = 0; i < MAX_MAPS; i++) {
+    /* si_addr is meaningful only for a fault raised by the kernel (si_code > 0), not kill/raise */
+    for (int i = 0; si->si_code > 0 && i < MAX_MAPS; i++) {
         const char *m = __atomic_load_n(&maps[i].addr, __ATOMIC_ACQUIRE);
         if (!m || a < m || a >= m + maps[i].len) continue;
         put("error: ");
