@@ -140,27 +140,32 @@ static slm_status read_header(hid_t f, const char *path, slm_dataset_header *h) 
     char fmt[64];
     *h = slm_dataset_default_header();
     if (!attr_read_str(f, "format", fmt, sizeof fmt)) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: no 'format' attribute: not an slm dataset (make one with "
                       "'slm data prepare')", path);
         return SLM_ERR_FORMAT;
     }
     if (strcmp(fmt, SLM_DATASET_FORMAT)) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: format is '%s', expected '%s'", path, fmt, SLM_DATASET_FORMAT);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_i64(f, "format_version", &h->format_version) || h->format_version < 1 ||
         h->format_version > SLM_DATASET_FORMAT_VERSION) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: format_version %" PRId64 " not supported (this slm reads 1..%d)", path,
                       h->format_version, SLM_DATASET_FORMAT_VERSION);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_str(f, "tokenizer_fingerprint", h->fingerprint, sizeof h->fingerprint) ||
         strlen(h->fingerprint) != 64) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: missing or malformed 'tokenizer_fingerprint' attribute (expected 64 "
                       "hex chars)", path);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_i64(f, "vocab_size", &h->vocab_size) || h->vocab_size <= 0) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: missing or non-positive 'vocab_size' attribute", path);
         return SLM_ERR_FORMAT;
     }
@@ -204,12 +209,14 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     st = SLM_ERR_FORMAT;
     if (H5Lexists(ds->file, split, H5P_DEFAULT) <= 0 ||
         (g = H5Gopen2(ds->file, split, H5P_DEFAULT)) < 0) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: no group '/%s'", path, split);
         goto fail;
     }
     const char *names[3] = {"tokens", "loss_mask", "doc_offsets"};
     for (int i = 0; i < 3; i++)
         if (H5Lexists(g, names[i], H5P_DEFAULT) <= 0) {
+            if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
             slm_log_error("%s: missing dataset '/%s/%s'", path, split, names[i]);
             goto fail;
         }
@@ -220,6 +227,7 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     int64_t nm = ds->mask >= 0 ? dset_len_1d(ds->mask, 1) : -1;
     int64_t no = off >= 0 ? dset_len_1d(off, 8) : -1;
     if (nt < 0 || nm != nt || no < 1) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: /%s datasets have wrong types or shapes (expected tokens int32 [n], "
                       "loss_mask uint8 [n], doc_offsets int64 [docs+1]; found n=%" PRId64
                       ", mask n=%" PRId64 ", offsets %" PRId64 ")",
@@ -234,6 +242,7 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
         goto fail;
     }
     if (H5Dread(off, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->offsets) < 0) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: cannot read /%s/doc_offsets", path, split);
         goto fail;
     }

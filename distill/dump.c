@@ -428,6 +428,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
     for (int i = 0; i < DS_COUNT && !st; i++) {
         bool required = i != DS_TARGETS && i != DS_MASK && has_ds(in->mode, i);
         if (H5Lexists(d->file, ds_names[i], H5P_DEFAULT) <= 0) {
+            if (slm_h5_errno()) { /* a failed read(2), not a missing dataset */
+                st = slm_h5_read_status(path);
+                break;
+            }
             if (required) {
                 slm_log_error("%s: dataset '/%s' is missing", path, ds_names[i]);
                 st = SLM_ERR_FORMAT;
@@ -445,6 +449,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
         if (t >= 0) H5Tclose(t);
         bool type_ok = i == DS_LOGPROBS ? cls == H5T_FLOAT : cls == H5T_INTEGER;
         if (i == DS_LOGPROBS) d->lp_size = (int)tsize;
+        if ((rank != want_rank || !type_ok) && slm_h5_errno()) {
+            st = slm_h5_read_status(path);
+            break;
+        }
         if (rank != want_rank || dims[1] != in->seq_len || (want_rank == 3 && dims[2] != in->k) ||
             !type_ok) {
             slm_log_error("%s: dataset '/%s' has rank %d shape [%lld, %lld, %lld] (%s), expected "

@@ -14,21 +14,23 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-SLM=${SLM_BIN:-$PWD/$BUILD/slm}
+REPO=$PWD
+B=$BUILD; [ "${B#/}" = "$B" ] && B=$PWD/$BUILD # absolute: the test works in $W
+SLM=${SLM_BIN:-$B/slm}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OMP_NUM_THREADS=1
 for t in mkvocab mkmodel; do
-    [ -x "$BUILD/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
+    [ -x "$B/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
 done
 [ -f /usr/share/common-licenses/GPL-3 ] || { echo "skip: /usr/share/common-licenses/GPL-3 (text) absent"; exit 77; }
 W=$(mktemp -d /tmp/slm_harden_outputs.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-shim="$PWD/$BUILD/fault/shim.so"
-mkdir -p "$BUILD/fault"
+shim="$B/fault/shim.so"
+mkdir -p "$B/fault"
 if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
     ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
 fi
-TOOLS=$PWD/$BUILD/tools
+TOOLS=$B/tools
 cd "$W" || exit 1
 
 # ---- inputs and a first, clean version of every output
@@ -175,12 +177,12 @@ for round in 1 2; do
         esac
     done
     [ $r1 -eq 0 ] || [ $r2 -eq 0 ] || fail "concurrent dump-logits: neither finished"
-    "$PY" "$OLDPWD/scripts/h5_same_data.py" two.h5 one.h5 | grep -q "differ: none" || fail "concurrent dumps: result differs from a single dump"
+    "$PY" "$REPO/scripts/h5_same_data.py" two.h5 one.h5 | grep -q "differ: none" || fail "concurrent dumps: result differs from a single dump"
     [ ! -e two.h5.partial ] || fail "concurrent dumps left two.h5.partial"
     [ ! -e two.h5.lock ] || fail "concurrent dumps left two.h5.lock"
     # data prepare: both complete; the later rename wins; either way the dataset equals a single run's
     [ $r3 -eq 0 ] && [ $r4 -eq 0 ] || fail "concurrent data prepare: exit $r3/$r4: $(tail -2 e1 e2)"
-    "$PY" "$OLDPWD/scripts/h5_same_data.py" two_ds.h5 one_ds.h5 | grep -q "differ: none" || fail "concurrent prepares: result differs from a single prepare"
+    "$PY" "$REPO/scripts/h5_same_data.py" two_ds.h5 one_ds.h5 | grep -q "differ: none" || fail "concurrent prepares: result differs from a single prepare"
     ls ./*.tmp.* >/dev/null 2>&1 && fail "temporaries left by concurrent writers: $(ls ./*.tmp.*)"
     echo "ok: concurrent round $round: dump-logits exits $r1/$r2, data prepare exits $r3/$r4, results equal single runs"
 done

@@ -18,10 +18,12 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 source scripts/env.sh
-SLM=${SLM_BIN:-$PWD/$BUILD/slm}
+REPO=$PWD
+B=$BUILD; [ "${B#/}" = "$B" ] && B=$PWD/$BUILD # absolute: the test works in $W
+SLM=${SLM_BIN:-$B/slm}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OMP_NUM_THREADS=1
 for t in mkvocab mkmodel; do
-    [ -x "$BUILD/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
+    [ -x "$B/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
 done
 [ -f /usr/share/common-licenses/GPL-3 ] || { echo "skip: /usr/share/common-licenses/GPL-3 (text) absent"; exit 77; }
 PY=${SLM_PYTHON:-/usr/bin/python3}
@@ -29,16 +31,16 @@ PY=${SLM_PYTHON:-/usr/bin/python3}
 W=$(mktemp -d /tmp/slm_harden_reads.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-shim="$BUILD/fault/shim.so"
-mkdir -p "$BUILD/fault"
+shim="$B/fault/shim.so"
+mkdir -p "$B/fault"
 if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
     ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
 fi
 cd "$W" || exit 1
 
 # ---- inputs of every kind
-"$OLDPWD/$BUILD/tools/mkvocab" vocab.gguf || fail mkvocab
-"$OLDPWD/$BUILD/tools/mkmodel" --vocab vocab.gguf --out t.gguf --dim 32 --layers 2 --heads 2 \
+"$B/tools/mkvocab" vocab.gguf || fail mkvocab
+"$B/tools/mkmodel" --vocab vocab.gguf --out t.gguf --dim 32 --layers 2 --heads 2 \
     --kv-heads 2 --ff 64 --ctx 64 --seed 5 || fail mkmodel
 head -c 20000 /usr/share/common-licenses/GPL-3 > a.txt
 tail -c 6000 /usr/share/common-licenses/GPL-3 > b.txt
@@ -132,7 +134,7 @@ rfault() {
     while [ "$1" != "--" ]; do outs+=("$1"); shift; done
     shift
     local before; before=$(snap "${outs[@]}")
-    local env=(SLM_FAULT_OP="$op" SLM_FAULT_PATH="$input" SLM_FAULT_VERBOSE=1 LD_PRELOAD="$OLDPWD/$shim")
+    local env=(SLM_FAULT_OP="$op" SLM_FAULT_PATH="$input" SLM_FAULT_VERBOSE=1 LD_PRELOAD="$shim")
     case $when in
         b*) env+=(SLM_FAULT_AFTER_BYTES="${when#b}") ;;
         short) env+=(SLM_FAULT_SHORT=1 SLM_FAULT_STICKY=1) ;;
@@ -149,8 +151,9 @@ rfault() {
         local errtxt="Input/output error"
         [ "$when" = ENOMEM ] && errtxt="Cannot allocate memory"
         [ "$when" = sigbus ] && errtxt="SIGBUS"
-        grep -v '^shim' err | grep -qE "$(basename "$input").*$errtxt" ||
-            fail "$name: message lacks '$(basename "$input") ... $errtxt': $(grep -v '^shim' err | tail -3)"
+        # the first error line says it: no misleading "damaged file" first
+        grep -m1 '^error' err | grep -qE "$(basename "$input").*$errtxt" ||
+            fail "$name: first error line lacks '$(basename "$input") ... $errtxt': $(grep -v '^shim' err | tail -3)"
         [ "$(snap "${outs[@]}")" = "$before" ] || fail "$name: an output was created or changed"
         echo "ok: $name: exit $rc: $(grep -v '^shim' err | grep -E "$errtxt" | head -1)"
     else
@@ -170,7 +173,7 @@ for inp in a.txt a.txt.gz chat.jsonl.gz; do
     rfault "data prepare $inp: EIO hashing it" $inp fread 0 1 o.h5 -- prep $inp --out o.h5
     prep $inp --out ref.h5 >/dev/null 2>&1 || fail "clean prepare of $inp"
     rfault "data prepare $inp: short reads" $inp read short 0 -- prep $inp --out o.h5
-    "$PY" "$OLDPWD/scripts/h5_same_data.py" o.h5 ref.h5 | grep -q "differ: none" ||
+    "$PY" "$REPO/scripts/h5_same_data.py" o.h5 ref.h5 | grep -q "differ: none" ||
         fail "data prepare $inp with short reads: dataset differs from a clean run"
     rm -f o.h5 ref.h5
 done
@@ -203,6 +206,9 @@ rfault "train resume: EIO reading the checkpoint's tensors" ckpt-4.h5 pread 30 1
     "$SLM" train --config job.ini --set train.steps=6 --quiet --out run
 for k in 0 10 30; do
     rfault "eval --dump: EIO at pread $k of the dump" dump.h5 pread $k 1 -- "$SLM" eval --model t.gguf --dump dump.h5
+done
+for k in 0 20; do
+    rfault "info: EIO at pread $k of the dataset" data.h5 pread $k 1 -- "$SLM" info data.h5
 done
 rfault "distill: EIO reading the dump" dump.h5 pread 12 1 drun -- "$SLM" distill --config distill.ini --quiet --out drun
 "$SLM" eval --model t.gguf --dump dump.h5 > eval_ref.txt 2>/dev/null || fail "eval --dump"
