@@ -3,8 +3,9 @@
  *   SLM_FAULT_OP     writes: fwrite | write | pwrite | fsync | rename
  *                    reads:  read | pread | fread | fgets | mmap
  *   SLM_FAULT_AFTER  calls of that kind that succeed first (default 0)
- *   SLM_FAULT_AFTER_BYTES  instead: bytes that calls of that kind transfer
- *                    first; the call that would pass this byte fails
+ *   SLM_FAULT_AFTER_BYTES  reads only, instead of AFTER: bytes that calls of
+ *                    that kind transfer first; the read crossing this byte
+ *                    stops at it (a short read) and the next call fails
  *   SLM_FAULT_ERRNO  EIO (default) | ENOSPC | EDQUOT | EXDEV | ENOMEM
  *   SLM_FAULT_SHORT  1: fwrite/write/pwrite write half of the bytes and
  *                    return the short count (errno set) instead of failing;
@@ -23,7 +24,8 @@
  *                    stays full), not only the first
  * Only the first matching call after AFTER fails unless STICKY; later calls
  * succeed, as a transient fault would.  Built by tests/e2e/test_gguf_faults.sh with
- * gcc -shared -fPIC; stdio's internal writes are not interposed, fwrite is. */
+ * gcc -shared -fPIC (also by test_harden_reads/outputs/faults); stdio's internal
+ * read/write calls are not interposed, fread/fgets/fwrite are. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
