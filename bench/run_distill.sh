@@ -3,9 +3,11 @@
 #  1. `slm dump-logits` throughput of the ~110M shape (dim 768, 12 layers,
 #     12 heads, ffn 2048, llama-spm vocabulary of 32000; random weights from
 #     tests/tools/mkmodel, F16 file) at T = 256, k = 128;
-#  2. dump size per token for k = 8, 32, 128 in float16/float32 with
-#     deflate + shuffle, deflate only, none (bench/dump_size rewrites the
-#     k = 128 dump with slm's writer); anchor: DistillKit ~300 B/token at k = 128;
+#  2. dump size per token for k = 8, 32, 128 in float16/float32 with the
+#     storage choices of bench/dump_size (format v2/v1 ids, deflate levels,
+#     shuffle, chunking; it rewrites the k = 128 dump with slm's writer);
+#     anchor: DistillKit ~300 B/token at k = 128 (a trained teacher:
+#     bench/run_distill_topk.sh);
 #  3. the fused KD loss kernel vs the fused CE kernel on the same logits
 #     (bench/kd_kernel: N = 1024, V = 32000, min of interleaved runs);
 #  4. KD overhead: `slm distill` vs `slm train` steps/s on the same ~15M

@@ -1,4 +1,5 @@
 /* cli/cmd_distill.c — `slm distill --config C.ini [--set section.key=value ...] [--out DIR]`. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +73,14 @@ int slm_cmd_distill(int argc, char **argv) {
             slm_dist_abort(slm_status_exit_code(st));
         const bool writer = slm_dist_rank() == 0;
         slm_dist_finalize();
-        if (!st && writer)
-            printf("distill: %lld steps, loss %.4f, val CE %.4f, student %s/student.gguf\n",
-                   (long long)res.step, res.loss, res.val_loss, c.train.dir);
+        if (!st && writer) {
+            /* loss: the training objective (alpha KD + (1-alpha) CE); val CE: plain
+             * cross-entropy on the val split, "-" when there is none */
+            char val[32] = "-";
+            if (isfinite(res.val_loss)) snprintf(val, sizeof val, "%.4f", res.val_loss);
+            printf("distill: %lld steps, loss (KD+CE) %.4f, val CE %s, student %s/student.gguf\n",
+                   (long long)res.step, res.loss, val, c.train.dir);
+        }
     }
     slm_distill_config_free(&c);
     slm_strlist_free(&sets);

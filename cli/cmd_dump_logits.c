@@ -16,7 +16,8 @@ int slm_cmd_dump_logits(int argc, char **argv) {
     slm_dump_logits_params p = slm_dump_logits_default_params();
     const char *teacher = NULL, *lora = NULL, *data = NULL, *out = NULL, *split = NULL,
                *dtype = NULL;
-    int64_t k = 0, sample = 0, seq_len = 0, batch = 0, max_seqs = 0, deflate = 0, seed = 0;
+    int64_t k = 0, sample = 0, seq_len = 0, batch = 0, max_seqs = 0, deflate = 0, seed = 0,
+            chunk_seqs = 1;
     double lora_scale = 1.0;
     bool no_shuffle = false, restart = false, kld_bos = false;
     const char *kld = NULL, *vocab = NULL;
@@ -35,6 +36,8 @@ int slm_cmd_dump_logits(int argc, char **argv) {
         {"max-seqs", 0, SLM_OPT_INT, &max_seqs, "0", "N", "stop after N sequences (0: all)"},
         {"deflate", 0, SLM_OPT_INT, &deflate, "4", "0-9", "zlib level"},
         {"no-shuffle", 0, SLM_OPT_FLAG, &no_shuffle, NULL, NULL, "no HDF5 shuffle filter"},
+        {"chunk-seqs", 0, SLM_OPT_INT, &chunk_seqs, "1", "N",
+         "sequences per HDF5 chunk (more: smaller file, random reads decompress N sequences)"},
         {"restart", 0, SLM_OPT_FLAG, &restart, NULL, NULL,
          "discard OUT.partial of an interrupted run instead of resuming it"},
         {"seed", 0, SLM_OPT_INT, &seed, "1", "N", "seed of the --sample draws"},
@@ -74,6 +77,7 @@ int slm_cmd_dump_logits(int argc, char **argv) {
             in.f16 = !strcmp(dtype, "f16");
             in.deflate = (int)deflate;
             in.shuffle = !no_shuffle;
+            in.chunk_seqs = chunk_seqs;
             snprintf(in.teacher, sizeof in.teacher, "llama.cpp KL-divergence base %s", kld);
             st = slm_file_sha256(kld, in.teacher_fp);
         }
@@ -94,9 +98,9 @@ int slm_cmd_dump_logits(int argc, char **argv) {
         return 2;
     }
     if (k < 1 || sample < 0 || sample > 65535 || seq_len < 0 || batch < 1 || deflate < 0 ||
-        deflate > 9 || max_seqs < 0) {
+        deflate > 9 || max_seqs < 0 || chunk_seqs < 1 || chunk_seqs > 4096) {
         fprintf(stderr, "slm dump-logits: need --top-k >= 1, 0 <= --sample <= 65535, --batch >= 1, "
-                        "--deflate 0..9, --seq-len >= 0\n");
+                        "--deflate 0..9, --seq-len >= 0, --chunk-seqs 1..4096\n");
         return 2;
     }
     p.teacher = teacher;
@@ -113,6 +117,7 @@ int slm_cmd_dump_logits(int argc, char **argv) {
     p.f16 = !strcmp(dtype, "f16");
     p.deflate = (int)deflate;
     p.shuffle = !no_shuffle;
+    p.chunk_seqs = chunk_seqs;
     p.resume = !restart;
     p.seed = (uint64_t)seed;
     int64_t ntok = 0;

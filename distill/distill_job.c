@@ -68,6 +68,7 @@ typedef struct {
     slm_kd_params kp;
     bool use_mask;
     slm_status err;            /* first dump read error inside a callback */
+    double kl_sum, kl_n;       /* KD divergence of the training rows since the last take */
 } kd_ctx;
 
 static slm_status data_get(void *ctx, bool val, int64_t seq, int32_t *tokens, int32_t *targets,
@@ -117,8 +118,21 @@ static double kd_loss_cb(void *ctx, float *dlogits, const float *logits, const s
     }
     *n_counted = n;
     slm_kd_teacher t = {x->ids, x->lp, x->cnt, K, x->info->sample_n};
-    return slm_kd_forward_backward(dlogits, NULL, logits, b->targets, x->kd_mask, &t, &x->kp, N,
-                                   V, grad_scale, NULL);
+    slm_kd_stats ks;
+    double l = slm_kd_forward_backward(dlogits, NULL, logits, b->targets, x->kd_mask, &t, &x->kp,
+                                       N, V, grad_scale, &ks);
+    x->kl_sum += ks.kd * (double)ks.n_rows;
+    x->kl_n += (double)ks.n_rows;
+    return l;
+}
+
+/* The trainer's extra metric: mean KD divergence (KL at the distillation
+ * temperature, before alpha and T^2) of the training rows. */
+static void kd_take_kl(void *ctx, double *sum, double *count) {
+    kd_ctx *x = ctx;
+    *sum = x->kl_sum;
+    *count = x->kl_n;
+    x->kl_sum = x->kl_n = 0;
 }
 
 typedef struct {
@@ -336,6 +350,8 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     p.check_ctx = &cx;
     p.progress = progress;
     p.stop = stop;
+    p.extra_name = "kl";
+    p.extra_take = kd_take_kl;
     st = slm_trainer_run(&p, &model, &data, kd_loss_cb, &x, res);
     if (x.err) st = x.err;
     if (!st && writer) {
@@ -344,9 +360,11 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
         char path[4096];
         snprintf(path, sizeof path, "%s/student.gguf", c->dir);
         if (!st) st = slm_llama_save_gguf(&w, g, SLM_TYPE_F32, path);
+        char val[32] = "- (no validation)";
+        if (isfinite(res->val_loss)) snprintf(val, sizeof val, "%.4f", res->val_loss);
         if (!st)
-            slm_log_info("done: step %lld, loss %.4f, val_loss %.4f; student written to %s",
-                         (long long)res->step, res->loss, res->val_loss, path);
+            slm_log_info("done: step %lld, loss (KD+CE) %.4f, val CE %s; student written to %s",
+                         (long long)res->step, res->loss, val, path);
     }
 done:
     free(cfg_text);

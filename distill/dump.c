@@ -33,6 +33,17 @@ const char *slm_dump_mode_name(slm_dump_mode m) {
 
 static bool has_ds(slm_dump_mode m, int i) { return i != DS_COUNTS || m == SLM_DUMP_SAMPLE; }
 
+/* The narrowest stored type of the id datasets: uint16 holds every id of a
+ * vocabulary of <= 65536 tokens (sample mode keeps int32 for its -1 slots;
+ * /targets keeps int32 for its -1). */
+static bool narrow_tokens(const slm_dump_info *in) { return !in->ids32 && in->vocab_size <= 65536; }
+static bool narrow_ids(const slm_dump_info *in) {
+    return narrow_tokens(in) && in->mode == SLM_DUMP_TOPK;
+}
+static int64_t written_version(const slm_dump_info *in) {
+    return narrow_tokens(in) ? SLM_DUMP_FORMAT_VERSION : 1;
+}
+
 /* ---------------------------------------------------------------- writer */
 
 struct slm_dump_writer {
@@ -54,7 +65,7 @@ static char *partial_name(const char *path) {
 
 static slm_status write_attrs(hid_t f, const slm_dump_info *in) {
     slm_status st = slm_h5_set_str(f, "format", SLM_DUMP_FORMAT);
-    if (!st) st = slm_h5_set_i64(f, "format_version", SLM_DUMP_FORMAT_VERSION);
+    if (!st) st = slm_h5_set_i64(f, "format_version", written_version(in));
     if (!st) st = slm_h5_set_i64(f, "vocab_size", in->vocab_size);
     if (!st) st = slm_h5_set_i64(f, "k", in->k);
     if (!st) st = slm_h5_set_i64(f, "seq_len", in->seq_len);
@@ -79,11 +90,12 @@ static slm_status read_attrs(hid_t f, const char *path, slm_dump_info *in, int64
         return SLM_ERR_FORMAT;
     }
     if ((st = slm_h5_get_i64(f, path, "format_version", &ver))) return st;
-    if (ver != SLM_DUMP_FORMAT_VERSION) {
-        slm_log_error("%s: format_version %lld, this slm reads version %d", path,
-                      (long long)ver, SLM_DUMP_FORMAT_VERSION);
+    if (ver < SLM_DUMP_FORMAT_VERSION_MIN || ver > SLM_DUMP_FORMAT_VERSION) {
+        slm_log_error("%s: format_version %lld, this slm reads versions %d to %d", path,
+                      (long long)ver, SLM_DUMP_FORMAT_VERSION_MIN, SLM_DUMP_FORMAT_VERSION);
         return SLM_ERR_FORMAT;
     }
+    in->version = ver;
     if ((st = slm_h5_get_i64(f, path, "vocab_size", &in->vocab_size)) ||
         (st = slm_h5_get_i64(f, path, "k", &in->k)) ||
         (st = slm_h5_get_i64(f, path, "seq_len", &in->seq_len)) ||
@@ -218,13 +230,18 @@ static slm_status create_new(slm_dump_writer *w) {
     slm_status st = write_attrs(w->file, in);
     if (st) return st;
     int64_t seq[1] = {in->seq_len}, ent[2] = {in->seq_len, in->k};
-    hid_t types[DS_COUNT] = {H5T_STD_I32LE, H5T_STD_I32LE, H5T_STD_U8LE, H5T_STD_I32LE,
-                             in->f16 ? w->f16 : H5T_IEEE_F32LE, H5T_STD_U16LE};
+    hid_t types[DS_COUNT] = {narrow_tokens(in) ? H5T_STD_U16LE : H5T_STD_I32LE,
+                             H5T_STD_I32LE,
+                             H5T_STD_U8LE,
+                             narrow_ids(in) ? H5T_STD_U16LE : H5T_STD_I32LE,
+                             in->f16 ? w->f16 : H5T_IEEE_F32LE,
+                             H5T_STD_U16LE};
     for (int i = 0; i < DS_COUNT; i++) {
         if (!has_ds(in->mode, i)) continue;
         bool entries = i >= DS_IDS;
         w->ds[i] = slm_h5_create_rows(w->file, ds_names[i], types[i], entries ? 3 : 2,
-                                      entries ? ent : seq, in->deflate, in->shuffle);
+                                      entries ? ent : seq, in->chunk_seqs, in->deflate,
+                                      in->shuffle);
         if (w->ds[i] < 0) return SLM_ERR_IO;
     }
     w->done = 0;
@@ -449,6 +466,7 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
         if (t >= 0) H5Tclose(t);
         bool type_ok = i == DS_LOGPROBS ? cls == H5T_FLOAT : cls == H5T_INTEGER;
         if (i == DS_LOGPROBS) d->lp_size = (int)tsize;
+        if (i == DS_IDS) d->info.id_bytes = (int)tsize;
         if ((rank != want_rank || !type_ok) && slm_h5_errno()) {
             st = slm_h5_read_status(path);
             break;

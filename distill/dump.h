@@ -5,17 +5,19 @@
  * File layout (HDF5, every dataset chunked one sequence per chunk, deflate,
  * optionally with the shuffle filter; full description in docs/distillation.md):
  *
- *   /tokens         int32   [S, T]     model input (the teacher saw tokens[s][0..t])
+ *   /tokens         int32 or uint16 [S, T]  model input (the teacher saw tokens[s][0..t])
  *   /targets        int32   [S, T]     next token (CE label) at each position; -1 = none
  *   /loss_mask      uint8   [S, T]     1 where the loss applies
- *   /topk_ids       int32   [S, T, K]  token ids, in [0, V) (sample mode: -1 in unused slots)
+ *   /topk_ids       int32 or uint16 [S, T, K]  token ids, in [0, V) (sample mode: int32,
+ *                                      -1 in unused slots); uint16 when V <= 65536
  *   /topk_logprobs  float32 or float16 [S, T, K]
  *                                      teacher log-softmax over the FULL vocabulary at
  *                                      temperature 1, so the tail mass is 1 - sum(exp)
  *   /sample_counts  uint16  [S, T, K]  sample mode only: how often each id was drawn
  *                                      (sum over K = sample_n; 0 in unused slots)
  *
- *   root attributes: format = "slm.logit_dump", format_version (int64, 1),
+ *   root attributes: format = "slm.logit_dump", format_version (int64, 2; 1 =
+ *   the same with every id dataset int32),
  *   vocab_size, k, seq_len, sample_n (int64), mode = "topk" | "sample",
  *   tokenizer_fingerprint, teacher, teacher_fingerprint (strings),
  *   done (int64: sequences completely written; rows past it are ignored).
@@ -47,7 +49,11 @@
 #include "core/base.h"
 
 #define SLM_DUMP_FORMAT "slm.logit_dump"
-#define SLM_DUMP_FORMAT_VERSION 1
+/* Version 2 (this writer): /tokens and /topk_ids (top-k mode) stored as uint16
+ * when vocab_size <= 65536, int32 otherwise.  Version 1: every id dataset
+ * int32.  Readers accept both (and any integer type that holds the values). */
+#define SLM_DUMP_FORMAT_VERSION 2
+#define SLM_DUMP_FORMAT_VERSION_MIN 1
 /* A stored log-prob may exceed 0 by rounding (float16 keeps ~3 digits). */
 #define SLM_DUMP_LOGPROB_TOL 1e-2
 /* Sum of exp(top-k log-probs) may exceed 1 by this much before it is an error. */
@@ -68,6 +74,11 @@ typedef struct {
     bool f16;            /* /topk_logprobs stored as float16 */
     int deflate;         /* writer: zlib level 0..9 (0 = none) */
     bool shuffle;        /* writer: HDF5 shuffle filter before deflate */
+    bool ids32;          /* writer: int32 ids and tokens even when uint16 holds them
+                          * (writes the version 1 layout, for older readers) */
+    int64_t chunk_seqs;  /* writer: sequences per HDF5 chunk (< 1: 1) */
+    int64_t version;     /* reader: the file's format_version */
+    int id_bytes;        /* reader: bytes of one stored /topk_ids element (2 or 4) */
     char tokenizer_fp[65];
     char teacher[256];
     char teacher_fp[65];

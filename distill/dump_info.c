@@ -9,8 +9,8 @@ slm_status slm_dump_describe(const char *path, FILE *out) {
     slm_status st = slm_dump_open(path, &d);
     if (st) return st;
     const slm_dump_info *in = slm_dump_get_info(d);
-    fprintf(out, "%s: slm logit dump (format %s v%d)\n", path, SLM_DUMP_FORMAT,
-            SLM_DUMP_FORMAT_VERSION);
+    fprintf(out, "%s: slm logit dump (format %s v%lld)\n", path, SLM_DUMP_FORMAT,
+            (long long)in->version);
     fprintf(out, "  teacher              %s\n", in->teacher);
     fprintf(out, "  teacher fingerprint  %s\n", in->teacher_fp[0] ? in->teacher_fp : "(none)");
     fprintf(out, "  tokenizer            %s\n", in->tokenizer_fp[0] ? in->tokenizer_fp : "(none)");
@@ -19,6 +19,7 @@ slm_status slm_dump_describe(const char *path, FILE *out) {
     if (in->mode == SLM_DUMP_SAMPLE) fprintf(out, " (%lld draws per position)", (long long)in->sample_n);
     fprintf(out, "\n  k                    %lld\n", (long long)in->k);
     fprintf(out, "  log-probs            %s\n", in->f16 ? "float16" : "float32");
+    fprintf(out, "  ids                  %d-byte integers\n", in->id_bytes);
     fprintf(out, "  sequences            %lld x %lld tokens\n", (long long)slm_dump_n_seqs(d),
             (long long)in->seq_len);
     double tail = 0, bpp = 0;

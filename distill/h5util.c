@@ -115,8 +115,9 @@ slm_status slm_h5_get_i64(hid_t obj, const char *file, const char *name, int64_t
 }
 
 hid_t slm_h5_create_rows(hid_t file, const char *name, hid_t ftype, int rank,
-                         const int64_t *inner, int deflate, bool shuffle) {
+                         const int64_t *inner, int64_t chunk_rows, int deflate, bool shuffle) {
     hsize_t dims[3] = {0, 1, 1}, maxd[3] = {H5S_UNLIMITED, 1, 1}, chunk[3] = {1, 1, 1};
+    chunk[0] = chunk_rows > 1 ? (hsize_t)chunk_rows : 1;
     for (int i = 1; i < rank; i++) dims[i] = maxd[i] = chunk[i] = (hsize_t)inner[i - 1];
     hid_t sp = H5Screate_simple(rank, dims, maxd);
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);

@@ -24,9 +24,9 @@ slm_status slm_h5_get_i64(hid_t obj, const char *file, const char *name, int64_t
 bool slm_h5_has_attr(hid_t obj, const char *name);
 
 /* Creates dataset name of type ftype with dims (0, d1[, d2]) extendible along
- * dim 0, one row per chunk, deflate level and shuffle as asked. */
+ * dim 0, chunk_rows rows per chunk (< 1: one), deflate level and shuffle as asked. */
 hid_t slm_h5_create_rows(hid_t file, const char *name, hid_t ftype, int rank,
-                         const int64_t *inner, int deflate, bool shuffle);
+                         const int64_t *inner, int64_t chunk_rows, int deflate, bool shuffle);
 /* Writes n rows (row = product of inner dims) at row r0, extending to r0 + n. */
 slm_status slm_h5_write_rows(hid_t ds, hid_t mtype, int64_t r0, int64_t n, const void *buf);
 /* Reads n rows at r0 with memory type mtype. */

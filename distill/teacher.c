@@ -31,6 +31,7 @@ slm_dump_logits_params slm_dump_logits_default_params(void) {
     p.f16 = true;
     p.deflate = 4;
     p.shuffle = true;
+    p.chunk_seqs = 1;
     p.resume = true;
     p.seed = 1;
     return p;
@@ -190,6 +191,7 @@ slm_status slm_dump_logits_run(const slm_dump_logits_params *p, int64_t *tokens_
         in.f16 = p->f16;
         in.deflate = p->deflate;
         in.shuffle = p->shuffle;
+        in.chunk_seqs = p->chunk_seqs;
         if (in.k > V) {
             slm_log_error("dump-logits: k = %lld exceeds the teacher's vocabulary (%lld)",
                           (long long)in.k, (long long)V);

@@ -27,6 +27,7 @@ typedef struct {
     bool f16;              /* store log-probs as float16 */
     int deflate;           /* zlib level 0..9 */
     bool shuffle;          /* HDF5 shuffle filter */
+    int64_t chunk_seqs;    /* sequences per HDF5 chunk (default 1) */
     bool resume;           /* continue a matching out.partial (default true) */
     uint64_t seed;         /* sample mode draws */
 } slm_dump_logits_params;

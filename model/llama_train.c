@@ -49,6 +49,8 @@ struct slm_llama_train {
     float *du;               /* (N, r) LoRA */
     float *dtmp;             /* (N, max(C, NH*hs, F)) LoRA dropout */
     float *scratch_mem;
+    slm_grad_ready_fn grad_ready; /* NULL: off */
+    void *grad_ready_ctx;
     bool profile;
     double fwd_sec[8]; /* forward seconds per op kind (op_kinds) when profiling */
 };
@@ -208,6 +210,18 @@ static void head_backward(void *vc) {
     head_ctx *c = vc;
     memset(c->dxf, 0, (size_t)(c->N * c->C) * sizeof(float));
     slm_matmul_backward(c->dxf, c->dw, *c->dlogits, c->xf, c->w, c->N, c->C, c->V);
+}
+
+typedef struct {
+    const slm_llama_train *tr;
+    int64_t stage;
+} ready_ctx;
+
+/* a marker recorded before a stage's first forward op, so that it runs after
+ * the stage's last backward op; tells the hook (if any) the stage is final */
+static void ready_backward(void *vc) {
+    ready_ctx *c = vc;
+    if (c->tr->grad_ready) c->tr->grad_ready(c->tr->grad_ready_ctx, c->stage);
 }
 
 /* ---- init ---------------------------------------------------------------- */
@@ -408,6 +422,11 @@ static void rope(slm_llama_train *tr, float *x, float *dx, int64_t NHx) {
                     .base = hp->rope_base};
 }
 
+static void mark_ready(slm_llama_train *tr, int64_t stage) {
+    ready_ctx *c = slm_tape_record(&tr->tape, "grad_ready", ready_backward, sizeof *c);
+    *c = (ready_ctx){.tr = tr, .stage = stage};
+}
+
 float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_rng *rng) {
     const slm_llama_weights *w = tr->w;
     const slm_llama_hparams *hp = &w->hp;
@@ -420,6 +439,8 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
     memset(tr->fwd_sec, 0, sizeof tr->fwd_sec);
     memcpy(tr->tokens, tokens, (size_t)N * sizeof(int32_t));
 
+    const int64_t L = hp->n_layer;
+    mark_ready(tr, L + 1); /* runs last in backward: token_embd is final */
     float *x = slm_arena_floats(ar, N * C);
     TIMED(tr, K_EMB, slm_embedding_forward(x, tr->tokens, w->token_embd, N, C));
     if (!tr->p.lora) {
@@ -428,15 +449,16 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
                              .tokens = tr->tokens, .N = N, .C = C};
     }
     for (int64_t l = 0; l < hp->n_layer; l++) {
-        const slm_llama_layer *L = &w->layers[l];
+        const slm_llama_layer *Ly = &w->layers[l];
+        mark_ready(tr, 1 + (L - 1 - l)); /* after the layer's backward */
         float *xn = slm_arena_floats(ar, N * C);
-        rmsnorm(tr, xn, x, L->attn_norm, tr->dres, false, tr->dxn);
+        rmsnorm(tr, xn, x, Ly->attn_norm, tr->dres, false, tr->dxn);
         float *q = slm_arena_floats(ar, N * Q), *k = slm_arena_floats(ar, N * KV);
         float *v = slm_arena_floats(ar, N * KV);
         /* q, k, v share dxn; v runs first in backward and zeroes it */
-        linear(tr, q, xn, L->wq, tr->dxn, false, tr->dq, C, Q, 0.0f, l, 0, rng);
-        linear(tr, k, xn, L->wk, tr->dxn, false, tr->dk, C, KV, 0.0f, l, 1, rng);
-        linear(tr, v, xn, L->wv, tr->dxn, true, tr->dv, C, KV, 0.0f, l, 2, rng);
+        linear(tr, q, xn, Ly->wq, tr->dxn, false, tr->dq, C, Q, 0.0f, l, 0, rng);
+        linear(tr, k, xn, Ly->wk, tr->dxn, false, tr->dk, C, KV, 0.0f, l, 1, rng);
+        linear(tr, v, xn, Ly->wv, tr->dxn, true, tr->dv, C, KV, 0.0f, l, 2, rng);
         rope(tr, q, tr->dq, NH);
         rope(tr, k, tr->dk, NKV);
         float *att = slm_arena_floats(ar, N * Q), *lse = slm_arena_floats(ar, B * NH * T);
@@ -448,12 +470,12 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
         /* x2 = x + att @ Wo^T (the residual passes dres through unchanged) */
         float *x2 = slm_arena_floats(ar, N * C);
         TIMED(tr, K_COPY, memcpy(x2, x, (size_t)(N * C) * sizeof(float)));
-        linear(tr, x2, att, L->wo, tr->datt, true, tr->dres, Q, C, 1.0f, l, 3, rng);
+        linear(tr, x2, att, Ly->wo, tr->datt, true, tr->dres, Q, C, 1.0f, l, 3, rng);
         float *xn2 = slm_arena_floats(ar, N * C);
-        rmsnorm(tr, xn2, x2, L->ffn_norm, tr->dres, false, tr->dxn);
+        rmsnorm(tr, xn2, x2, Ly->ffn_norm, tr->dres, false, tr->dxn);
         float *g = slm_arena_floats(ar, N * F), *u = slm_arena_floats(ar, N * F);
-        linear(tr, g, xn2, L->w_gate, tr->dxn, false, tr->dgate, C, F, 0.0f, l, 4, rng);
-        linear(tr, u, xn2, L->w_up, tr->dxn, true, tr->dup, C, F, 0.0f, l, 5, rng);
+        linear(tr, g, xn2, Ly->w_gate, tr->dxn, false, tr->dgate, C, F, 0.0f, l, 4, rng);
+        linear(tr, u, xn2, Ly->w_up, tr->dxn, true, tr->dup, C, F, 0.0f, l, 5, rng);
         float *h = slm_arena_floats(ar, N * F);
         TIMED(tr, K_SWI, slm_swiglu_forward(h, g, u, N, F));
         swiglu_ctx *sc = slm_tape_record(tp, "swiglu", swiglu_backward, sizeof *sc);
@@ -461,9 +483,10 @@ float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_r
                            .up = u, .N = N, .F = F};
         float *x3 = slm_arena_floats(ar, N * C);
         TIMED(tr, K_COPY, memcpy(x3, x2, (size_t)(N * C) * sizeof(float)));
-        linear(tr, x3, h, L->w_down, tr->dh, true, tr->dres, F, C, 1.0f, l, 6, rng);
+        linear(tr, x3, h, Ly->w_down, tr->dh, true, tr->dres, F, C, 1.0f, l, 6, rng);
         x = x3;
     }
+    mark_ready(tr, 0); /* after the head and the final norm */
     /* final norm: its backward is the first writer of dres */
     float *xf = slm_arena_floats(ar, N * C);
     rmsnorm(tr, xf, x, w->output_norm, tr->dres, true, tr->dxn);
@@ -478,6 +501,23 @@ void slm_llama_train_backward(slm_llama_train *tr, const float *dlogits) {
     tr->dlogits = dlogits;
     slm_tape_backward(&tr->tape);
     tr->dlogits = NULL;
+}
+
+void slm_llama_train_set_grad_ready(slm_llama_train *tr, slm_grad_ready_fn fn, void *ctx) {
+    tr->grad_ready = fn;
+    tr->grad_ready_ctx = ctx;
+}
+
+int64_t slm_llama_train_n_stages(const slm_llama_train *tr) { return tr->w->hp.n_layer + 2; }
+
+int64_t slm_llama_train_param_stage(const slm_llama_train *tr, int64_t i) {
+    SLM_ASSERT(i >= 0 && i < tr->params.n);
+    const int64_t L = tr->w->hp.n_layer;
+    const char *name = tr->params.v[i].name;
+    long long l = -1;
+    if (sscanf(name, "blk.%lld.", &l) == 1 && l >= 0 && l < L) return 1 + (L - 1 - l);
+    if (strncmp(name, "token_embd", 10) == 0) return L + 1;
+    return 0; /* output_norm, output */
 }
 
 void slm_llama_train_set_profile(slm_llama_train *tr, bool on) {

@@ -69,6 +69,24 @@ void slm_llama_train_zero_grad(slm_llama_train *tr);
 float *slm_llama_train_forward(slm_llama_train *tr, const int32_t *tokens, slm_rng *rng);
 /* dlogits (B, T, V) (may be the buffer forward returned); accumulates grads. */
 void slm_llama_train_backward(slm_llama_train *tr, const float *dlogits);
+/* Gradient-ready hook (data-parallel overlap, docs/mpi.md).  Backward makes
+ * the parameter gradients final in stages, fired in order 0, 1, ..., n-1:
+ *   stage 0            output_norm (and output when not tied), after the head
+ *                      and the final norm;
+ *   stage 1 + (L-1-l)  every tensor of layer l (LoRA: its adapters), after the
+ *                      layer's first op (attn_norm) has been differentiated;
+ *   stage L + 1        token_embd (and the tied output head), at the end.
+ * A stage may hold no trainable tensor (LoRA: stages 0 and L+1); it still
+ * fires.  fn(ctx, stage) runs on the backward's thread between two ops; it
+ * must not touch the gradients of later stages.  fn = NULL (the default)
+ * turns it off: backward then runs exactly as without it (a no-op marker per
+ * stage), and the numerics never depend on it. */
+typedef void (*slm_grad_ready_fn)(void *ctx, int64_t stage);
+void slm_llama_train_set_grad_ready(slm_llama_train *tr, slm_grad_ready_fn fn, void *ctx);
+/* Number of stages (n_layer + 2). */
+int64_t slm_llama_train_n_stages(const slm_llama_train *tr);
+/* The stage after which the gradient of parameter i of the param list is final. */
+int64_t slm_llama_train_param_stage(const slm_llama_train *tr, int64_t i);
 /* Bytes of the activation arena (for memory reports). */
 size_t slm_llama_train_arena_bytes(const slm_llama_train *tr);
 /* Profiling for benchmarks: when on, forward and backward time every op;

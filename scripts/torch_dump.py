@@ -23,7 +23,10 @@ import h5py
 import numpy as np
 import torch
 
-FORMAT, FORMAT_VERSION = "slm.logit_dump", 1
+# Version 2: /tokens and top-k /topk_ids are uint16 when V <= 65536 (int32
+# otherwise, and /topk_ids always int32 in sample mode, whose unused slots hold -1);
+# version 1 is the same with int32 everywhere.
+FORMAT, FORMAT_VERSION = "slm.logit_dump", 2
 
 # ----------------------------------------------------------------- GGUF (read only)
 GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
@@ -186,14 +189,16 @@ def attr_str(v):
 def create_dump(path, V, K, T, mode, sample_n, f16, tok_fp, teacher, teacher_fp, deflate, shuffle):
     f = h5py.File(path, "w")
     a = f.attrs
-    a["format"], a["format_version"] = FORMAT, np.int64(FORMAT_VERSION)
+    narrow = V <= 65536
+    a["format"], a["format_version"] = FORMAT, np.int64(FORMAT_VERSION if narrow else 1)
     a["vocab_size"], a["k"], a["seq_len"] = np.int64(V), np.int64(K), np.int64(T)
     a["sample_n"], a["mode"] = np.int64(sample_n), mode
     a["tokenizer_fingerprint"], a["teacher"], a["teacher_fingerprint"] = tok_fp, teacher, teacher_fp
     a["done"] = np.int64(0)
     kw = dict(compression="gzip", compression_opts=deflate, shuffle=shuffle) if deflate else {}
-    for name, dt, inner in [("tokens", "i4", (T,)), ("targets", "i4", (T,)), ("loss_mask", "u1", (T,)),
-                            ("topk_ids", "i4", (T, K)),
+    for name, dt, inner in [("tokens", "u2" if narrow else "i4", (T,)), ("targets", "i4", (T,)),
+                            ("loss_mask", "u1", (T,)),
+                            ("topk_ids", "u2" if narrow and mode == "topk" else "i4", (T, K)),
                             ("topk_logprobs", "f2" if f16 else "f4", (T, K))] + \
             ([("sample_counts", "u2", (T, K))] if mode == "sample" else []):
         f.create_dataset(name, (0,) + inner, dtype=dt, maxshape=(None,) + inner,

@@ -207,8 +207,7 @@ slm_status slm_report_write(const char *run_dir) {
     series ss[] = {
         {"loss", "train loss", "#1f77b4", 0, 0, 0, 0},
         {"val_loss", "validation loss", "#d62728", 0, 0, 0, 0},
-        {"kl", "train KL", "#9467bd", 0, 0, 0, 0},
-        {"val_kl", "validation KL", "#8c564b", 0, 0, 0, 0},
+        {"kl", "train KL (distillation)", "#9467bd", 0, 0, 0, 0},
         {"lr", "learning rate", "#2ca02c", 0, 0, 0, 0},
         {"grad_norm", "gradient norm", "#ff7f0e", 0, 0, 0, 0},
         {"tokens_per_s", "tokens/s", "#17becf", 0, 0, 0, 0},
@@ -230,10 +229,10 @@ slm_status slm_report_write(const char *run_dir) {
         sb_printf(&sb, "</h1>\n");
         emit_summary(&sb, ss, n, n_lines);
         sb_printf(&sb, "<h2>Curves</h2>\n");
-        series *loss[] = {&ss[0], &ss[1]}, *kl[] = {&ss[2], &ss[3]}, *lr[] = {&ss[4]},
-               *gn[] = {&ss[5]}, *tps[] = {&ss[6]};
+        series *loss[] = {&ss[0], &ss[1]}, *kl[] = {&ss[2]}, *lr[] = {&ss[3]}, *gn[] = {&ss[4]},
+               *tps[] = {&ss[5]};
         svg_chart(&sb, "Loss", loss, 2, false);
-        svg_chart(&sb, "KL to teacher", kl, 2, false);
+        svg_chart(&sb, "KL to teacher (distillation)", kl, 1, false);
         svg_chart(&sb, "Learning rate", lr, 1, false);
         svg_chart(&sb, "Gradient norm", gn, 1, true);
         svg_chart(&sb, "Throughput (tokens/s)", tps, 1, false);

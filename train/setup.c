@@ -153,10 +153,21 @@ static void graph_backward(void *c, const float *dlogits) {
     slm_llama_train_backward(((slm_graph_ctx *)c)->tr, dlogits);
 }
 
+static int64_t graph_stages(void *c, int64_t *stage_of) {
+    slm_llama_train *tr = ((slm_graph_ctx *)c)->tr;
+    const slm_param_list *pl = slm_llama_train_param_list(tr);
+    for (int64_t i = 0; i < pl->n; i++) stage_of[i] = slm_llama_train_param_stage(tr, i);
+    return slm_llama_train_n_stages(tr);
+}
+static void graph_set_ready(void *c, void (*fn)(void *, int64_t), void *fctx) {
+    slm_llama_train_set_grad_ready(((slm_graph_ctx *)c)->tr, fn, fctx);
+}
+
 slm_train_model slm_graph_model(slm_graph_ctx *gr, int64_t n_vocab) {
     return (slm_train_model){.ctx = gr, .n_vocab = n_vocab, .params = graph_params,
                              .zero_grad = graph_zero, .forward = graph_forward,
-                             .backward = graph_backward};
+                             .backward = graph_backward, .grad_stages = graph_stages,
+                             .set_grad_ready = graph_set_ready};
 }
 
 slm_trainer_params slm_trainer_params_from_config(const slm_train_config *c) {

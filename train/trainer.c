@@ -195,7 +195,14 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     const int rank = slm_dist_rank(), n_ranks = slm_dist_size();
     const int64_t n_micro = p->accum * n_ranks; /* global micro-batches per step */
     slm_dist_stats comm = {0};
+    slm_dist_overlap *ov = NULL; /* overlapped all-reduce, when the model has the hook */
     slm_status st = slm_adamw_init(&opt, params, &p->adamw);
+    if (st == SLM_OK && n_ranks > 1 && m->grad_stages && m->set_grad_ready) {
+        int64_t *stage_of = slm_alloc((size_t)(params->n + 1) * sizeof *stage_of);
+        if (!stage_of) st = SLM_ERR_NOMEM;
+        else st = slm_dist_overlap_init(params, stage_of, m->grad_stages(m->ctx, stage_of), &ov);
+        free(stage_of);
+    }
     if (st == SLM_OK) st = batch_alloc(&bb, p->B, p->T);
     if (st == SLM_OK && !(perm = slm_alloc((size_t)d->n_train * sizeof *perm))) st = SLM_ERR_NOMEM;
     if (st != SLM_OK) goto done;
@@ -240,6 +247,7 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
     const bool tty = p->progress && isatty(2);
     const double t_start = slm_time_sec();
     double last_loss = NAN, last_val = NAN;
+    double extra[2] = {0, 0}; /* (sum, count) of the extra metric since the last log line */
     bool stopped = false;
 
     while (step < p->steps) {
@@ -267,13 +275,22 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
             int64_t n = 0;
             double l = loss(loss_ctx, logits, logits, &bb.b, m->n_vocab,
                             1.0f / (float)n_micro, &n);
+            /* this rank's last micro-batch: buckets are reduced as soon as
+             * its backward has made their gradients final */
+            const bool overlap = ov && g == (int64_t)rank * p->accum + p->accum - 1;
+            if (overlap) {
+                slm_dist_overlap_begin(ov);
+                m->set_grad_ready(m->ctx, slm_dist_overlap_ready, ov);
+            }
             m->backward(m->ctx, logits);
+            if (overlap) m->set_grad_ready(m->ctx, NULL, NULL);
             step_loss += l / (double)n_micro;
         }
         /* gradients and loss summed over ranks in rank order; the stop
          * request is agreed on so that every rank ends at the same step */
         double red[2] = {step_loss, p->stop && *p->stop ? 1.0 : 0.0};
-        if ((st = slm_dist_allreduce_grads(params, &comm)) != SLM_OK) goto done;
+        st = ov ? slm_dist_overlap_finish(ov, &comm) : slm_dist_allreduce_grads(params, &comm);
+        if (st != SLM_OK) goto done;
         if ((st = slm_dist_sum_f64(red, 2)) != SLM_OK) goto done;
         step_loss = red[0];
         const bool stop_now = red[1] > 0;
@@ -302,13 +319,27 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
         const double t1 = slm_time_sec();
         const double tps = (double)step_tokens / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9);
         const double elapsed = elapsed0 + (t1 - t_start);
+        if (p->extra_take) {
+            double s = 0, c = 0;
+            p->extra_take(loss_ctx, &s, &c);
+            extra[0] += s;
+            extra[1] += c;
+        }
         if (step % p->log_every == 0 || last || isfinite(val)) {
+            double extra_mean = NAN;
+            if (p->extra_take) { /* every rank logs at the same steps: a collective is safe */
+                if ((st = slm_dist_sum_f64(extra, 2)) != SLM_OK) goto done;
+                if (extra[1] > 0) extra_mean = extra[0] / extra[1];
+                extra[0] = extra[1] = 0;
+            }
             if (mf) {
                 json_t *j = json_pack("{s:I, s:f, s:o, s:f, s:f, s:f, s:f, s:I}", "step",
                                       (json_int_t)step, "loss", step_loss, "val_loss",
                                       isfinite(val) ? json_real(val) : json_null(), "lr",
                                       (double)lr, "grad_norm", gnorm, "tokens_per_s", tps,
                                       "elapsed", elapsed, "tokens", (json_int_t)tokens);
+                if (j && p->extra_take && isfinite(extra_mean))
+                    json_object_set_new(j, p->extra_name, json_real(extra_mean));
                 char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
                 if (txt) fprintf(mf, "%s\n", txt);
                 fflush(mf);
@@ -333,20 +364,29 @@ slm_status slm_trainer_run(const slm_trainer_params *p, slm_train_model *m, slm_
             break;
         }
     }
-    if (n_ranks > 1 && comm.calls > 0)
+    if (n_ranks > 1 && comm.calls > 0) {
+        const double k = 1e3 / (double)comm.calls;
         slm_log_info("mpi: %d ranks; gradient all-reduce %.1f ms/step (%.1f ms in MPI), "
                      "%.3g MB sent per rank per step in %lld buckets of <= %.3g MB",
-                     n_ranks, 1e3 * comm.seconds / (double)comm.calls,
-                     1e3 * comm.comm_seconds / (double)comm.calls,
+                     n_ranks, k * comm.seconds, k * comm.comm_seconds,
                      (double)comm.bytes / (double)comm.calls / 1e6,
                      (long long)(comm.buckets / comm.calls),
                      (double)slm_dist_bucket_floats() * 4.0 / 1048576.0);
+        if (ov)
+            slm_log_info("mpi: overlapped with the last backward: %.1f ms/step exposed after "
+                         "it (%.0f%% of the all-reduce hidden)", k * comm.exposed_seconds,
+                         comm.seconds > comm.exposed_seconds
+                             ? 100.0 * (1.0 - comm.exposed_seconds / comm.seconds) : 0.0);
+        else
+            slm_log_info("mpi: not overlapped (all-reduce after the backward pass)");
+    }
     res->step = step;
     res->loss = last_loss;
     res->val_loss = last_val;
     res->tokens_seen = tokens;
     res->interrupted = stopped;
 done:
+    slm_dist_overlap_free(ov);
     if (mf) fclose(mf);
     free(mpath);
     free(perm);

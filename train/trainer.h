@@ -56,6 +56,14 @@ typedef struct {
     /* tokens (B, T) -> logits (B, T, V); rng NULL = evaluation (no dropout) */
     float *(*forward)(void *ctx, const int32_t *tokens, slm_rng *rng);
     void (*backward)(void *ctx, const float *dlogits);
+    /* Optional (NULL: the model has none): the gradient-ready hook that lets
+     * the MPI all-reduce overlap the last backward (train/dist.h).
+     * grad_stages fills stage_of[i] for every parameter (the backward stage
+     * after which its gradient is final, 0 first) and returns the number of
+     * stages; set_grad_ready installs fn (NULL removes it), called with fctx
+     * after each stage during backward. */
+    int64_t (*grad_stages)(void *ctx, int64_t *stage_of);
+    void (*set_grad_ready)(void *ctx, void (*fn)(void *fctx, int64_t stage), void *fctx);
 } slm_train_model;
 
 /* Training/validation sequences of T tokens. */
@@ -81,6 +89,13 @@ typedef struct {
     void *check_ctx;
     bool progress;      /* progress bar on stderr when it is a TTY, else log lines */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the step, checkpoint, return */
+    /* Optional extra training metric of the loss (distillation's KL term):
+     * the loss callback accumulates it over the positions it counts, and
+     * extra_take(loss_ctx, &sum, &count) returns what was accumulated since
+     * the last call and resets it.  The trainer sums it over ranks and logs
+     * sum/count of the logged interval as "<extra_name>" in metrics.jsonl. */
+    const char *extra_name;
+    void (*extra_take)(void *loss_ctx, double *sum, double *count);
 } slm_trainer_params;
 
 typedef struct {

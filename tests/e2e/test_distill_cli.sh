@@ -66,6 +66,15 @@ INI
 "$SLM" distill --config "$W/job.ini" --quiet --out "$W/a" 2> "$W/a.log" || { tail "$W/a.log"; fail "distill on the torch dump"; }
 grep -q "student: 2 of .* 4 blocks" "$W/a.log" || fail "keep_every = 2 did not keep 2 of 4 blocks"
 [ "$(wc -l < "$W/a/metrics.jsonl")" -eq 6 ] || fail "metrics.jsonl lines"
+# every metrics line carries the KD divergence of its steps (the report's KL curve)
+"$SLM_PYTHON" - "$W/a/metrics.jsonl" <<'PY' || fail "metrics.jsonl lacks a finite kl"
+import json, math, sys
+kl = [json.loads(l)["kl"] for l in open(sys.argv[1])]
+assert all(math.isfinite(v) and v >= 0 for v in kl), kl
+print("kl per logged step:", " ".join("%.4f" % v for v in kl))
+PY
+"$SLM" report "$W/a" >/dev/null || fail "slm report on the distill run"
+grep -q 'data-series="kl"' "$W/a/report.html" || fail "report.html has no KL curve"
 "$SLM" info "$W/a/student.gguf" | grep -q "block_count.*2" || fail "student.gguf block_count"
 "$SLM" eval --model "$W/a/student.gguf" --dump "$W/torch.h5" | tee "$W/a.eval" | grep -q "^kl " || fail "eval student"
 echo "student (2 of 4 teacher blocks, torch dump, 6 steps): $(tr '\n' ' ' < "$W/a.eval")"
@@ -74,10 +83,15 @@ grep -q "resuming from step 6" "$W/a2.log" || { tail "$W/a2.log"; fail "did not 
 [ "$(wc -l < "$W/a/metrics.jsonl")" -eq 9 ] || fail "metrics after resume"
 
 # modes: reverse, renormalised, sampled dump from slm itself
+# (the reverse run without validation: its summary prints "val CE -", not nan)
 "$SLM" distill --config "$W/job.ini" --set distill.reverse=true --set train.steps=2 --quiet \
-    --out "$W/rev" 2>/dev/null || fail "reverse KL"
+    --set train.eval_batches=0 --out "$W/rev" > "$W/rev.out" 2>/dev/null || fail "reverse KL"
+grep -q "loss (KD+CE) [0-9.]*, val CE -," "$W/rev.out" || fail "no-validation summary: $(cat "$W/rev.out")"
+grep -qi nan "$W/rev.out" && fail "summary prints nan: $(cat "$W/rev.out")"
 "$SLM" distill --config "$W/job.ini" --set distill.renormalize=true --set train.steps=2 --quiet \
-    --out "$W/ren" 2>/dev/null || fail "renormalised"
+    --out "$W/ren" > "$W/ren.out" 2>/dev/null || fail "renormalised"
+grep -q "val CE [0-9]*\.[0-9]*," "$W/ren.out" || fail "summary lacks val CE: $(cat "$W/ren.out")"
+echo "summaries: $(cat "$W/rev.out") / $(cat "$W/ren.out")"
 "$SLM" dump-logits --teacher "$W/t.gguf" --data "$W/data.h5" --sample 12 --seq-len 32 \
     --max-seqs 8 --out "$W/s.h5" 2>/dev/null || fail "sample dump"
 "$SLM" distill --config "$W/job.ini" --set distill.dump="$W/s.h5" --set distill.temperature=1 \

@@ -6,6 +6,7 @@
 #    GGUF (scripts/torch_dump.py) has the same tokens/targets/mask, the same
 #    top-k ids and log-probs within LP_TOL, and the same teacher fingerprint;
 #  - resume: a partial of 3 sequences continued to 6 equals a straight run;
+#  - --chunk-seqs 4 gives the same content in chunks of 4 sequences;
 #  - --sample mode validates (counts sum to N);
 #  - --lora: the teacher base + a LoRA adapter (2 `slm train` LoRA steps,
 #    `slm export --adapter`) dumps the same as the merged model;
@@ -66,6 +67,20 @@ for k in ["tokens", "targets", "loss_mask", "topk_ids"]:
 d = np.abs(a["topk_logprobs"][...] - b["topk_logprobs"][...]).max()
 print(f"resumed dump == straight dump (ids equal, max |log-prob diff| {d:.1e})")
 assert d < 1e-5
+PY
+
+# --chunk-seqs 4 with batches of 2: chunks written half and completed later; same
+# content, the asked chunk shape, format version 2 (uint16 ids for this 32000 vocabulary)
+"$SLM" dump-logits "${common[@]}" --max-seqs 6 --dtype f32 --chunk-seqs 4 --out "$tmp/c.h5" \
+    >/dev/null 2>&1 || fail "--chunk-seqs"
+"$SLM_PYTHON" - "$tmp/full.h5" "$tmp/c.h5" <<'PY' || fail "chunked dump differs"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
+for k in ["tokens", "targets", "loss_mask", "topk_ids", "topk_logprobs"]:
+    assert np.array_equal(a[k][...], b[k][...]), k
+assert b["topk_ids"].chunks == (4, 32, 8) and a["topk_ids"].chunks == (1, 32, 8)
+assert b["topk_ids"].dtype == np.uint16 and int(b.attrs["format_version"]) == 2
+print("--chunk-seqs 4 dump == default dump; chunks", b["topk_ids"].chunks)
 PY
 
 # sample mode

@@ -3,7 +3,7 @@
 # (scripts/torch_dump.py) is accepted and validated by slm (`slm info`), in
 # top-k/f16 and sample/f32 modes; the same file damaged with h5py (NaN
 # log-prob, id out of range, k > vocab) is refused with exit 2 and a message
-# naming the dataset and the index.
+# naming the dataset and the index. Version 2 stores ids and tokens as uint16.
 set -u
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
@@ -25,6 +25,16 @@ echo "$out" | grep -q "validation           ok" || fail "not validated"
 out=$("$SLM" info "$tmp/sample.h5") || fail "slm info refused the torch sample dump: $out"
 echo "$out" | grep -q "sample (12 draws per position)" || fail "sample mode not recognised"
 
+# format version 2: ids and tokens in uint16 (V = 300), sample-mode ids int32 (-1 slots)
+"$SLM_PYTHON" - "$tmp" <<'PY' || fail "stored types"
+import sys, h5py
+t = sys.argv[1]
+a, b = h5py.File(f"{t}/topk.h5"), h5py.File(f"{t}/sample.h5")
+got = (int(a.attrs["format_version"]), a["topk_ids"].dtype.str, a["tokens"].dtype.str, b["topk_ids"].dtype.str)
+print("version, top-k ids, tokens, sample ids:", got)
+assert got == (2, "<u2", "<u2", "<i4"), got
+PY
+
 # damage copies with h5py; each must give exit 2 naming dataset and index
 damage() { # name python-statement expected-message
     cp "$tmp/topk.h5" "$tmp/$1.h5"
@@ -37,5 +47,5 @@ damage() { # name python-statement expected-message
 damage nan "f['topk_logprobs'][2, 5, 1] = np.nan" "/topk_logprobs\[2\]\[5\]\[1\] = nan"
 damage id "f['topk_ids'][4, 0, 3] = 300" "/topk_ids\[4\]\[0\]\[3\] = 300 is out of range"
 damage k "f.attrs['vocab_size'] = np.int64(4)" "k = 8 must be in \[1, vocab_size = 4\]"
-damage tok "f['tokens'][1, 3] = -5" "/tokens\\[1\\]\\[3\\] = -5 is out of range"
+damage tok "f['tokens'][1, 3] = 300" "/tokens\\[1\\]\\[3\\] = 300 is out of range"
 echo "torch dumps accepted, damaged dumps refused"

@@ -1,6 +1,8 @@
 /* tests/unit/test_distill_dump.c — logit dump: round trip in f32 and f16,
  * resume after an interrupted write, and every class of bad dump refused with
- * SLM_ERR_FORMAT (vocabulary, k > V, ids out of range, NaN/inf, token mismatch). */
+ * SLM_ERR_FORMAT (vocabulary, k > V, ids out of range, NaN/inf, token mismatch);
+ * id datasets stored as uint16 (format version 2) when the vocabulary allows,
+ * int32 (version 1 layout) otherwise or on request, both read back equal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,8 +69,11 @@ static void fill_batch(slm_dump_batch *b, int64_t s0) {
 
 static void path_of(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
 
+static bool g_ids32; /* write_dump: the version 1 layout (int32 ids) */
+
 static void write_dump(const char *path, bool f16, int64_t n_seqs) {
     slm_dump_info in = make_info(f16);
+    in.ids32 = g_ids32;
     slm_dump_writer *w;
     assert_int_equal(slm_dump_writer_open(path, &in, false, &w), SLM_OK);
     slm_dump_batch b;
@@ -222,9 +227,11 @@ static void test_dump_bad(void **state) {
     poke_i32(p, "topk_ids", 2 * T * K + 5, V + 3); /* id out of range */
     assert_int_equal(read_all(p), SLM_ERR_FORMAT);
 
+    g_ids32 = true; /* a negative id needs the int32 layout of version 1 */
     write_dump(p, false, S);
     poke_i32(p, "topk_ids", 7, -2);
     assert_int_equal(read_all(p), SLM_ERR_FORMAT);
+    g_ids32 = false;
 
     write_dump(p, false, S);
     poke_f32(p, 9, NAN);
@@ -311,12 +318,89 @@ static void test_dump_sample_mode(void **state) {
     slm_dump_batch_free(&g);
 }
 
+/* stored type of a dataset: size in bytes, negative if signed */
+static int stored_int(const char *path, const char *ds) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+    hid_t t = H5Dget_type(d);
+    assert_int_equal(H5Tget_class(t), H5T_INTEGER);
+    int n = (int)H5Tget_size(t) * (H5Tget_sign(t) == H5T_SGN_2 ? -1 : 1);
+    H5Tclose(t);
+    H5Dclose(d);
+    H5Fclose(f);
+    return n;
+}
+
+static int64_t version_of(const char *path) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    int64_t v = -1;
+    assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    return v;
+}
+
+static void test_dump_id_types(void **state) {
+    (void)state;
+    char p[128];
+    path_of(p, sizeof p, "narrow.h5");
+    write_dump(p, true, S); /* V = 50: uint16 tokens and ids, version 2 */
+    assert_int_equal(stored_int(p, "topk_ids"), 2);
+    assert_int_equal(stored_int(p, "tokens"), 2);
+    assert_int_equal(stored_int(p, "targets"), -4); /* holds -1 */
+    assert_int_equal(version_of(p), 2);
+    check_dump(p, true, S);
+    path_of(p, sizeof p, "wide.h5");
+    g_ids32 = true; /* the version 1 layout, still written on request and read */
+    write_dump(p, true, S);
+    g_ids32 = false;
+    assert_int_equal(stored_int(p, "topk_ids"), -4);
+    assert_int_equal(stored_int(p, "tokens"), -4);
+    assert_int_equal(version_of(p), 1);
+    check_dump(p, true, S);
+    slm_dump *d1;
+    assert_int_equal(slm_dump_open(p, &d1), SLM_OK); /* what the reader reports */
+    assert_int_equal(slm_dump_get_info(d1)->version, 1);
+    assert_int_equal(slm_dump_get_info(d1)->id_bytes, 4);
+    slm_dump_close(d1);
+
+    /* the largest vocabulary uint16 holds (ids up to 65535), and one more (int32) */
+    for (int64_t nv = 65536; nv <= 65537; nv++) {
+        path_of(p, sizeof p, "edge.h5");
+        slm_dump_info in = make_info(false);
+        in.vocab_size = nv;
+        slm_dump_batch b, g;
+        assert_int_equal(slm_dump_batch_alloc(&in, 1, &b), SLM_OK);
+        fill_batch(&b, 0);
+        for (int64_t i = 0; i < T; i++) {
+            b.tokens[i] = (int32_t)(nv - 1 - i);
+            for (int64_t j = 0; j < K; j++) b.ids[i * K + j] = (int32_t)(nv - 1 - i - 7 * j);
+        }
+        slm_dump_writer *w;
+        assert_int_equal(slm_dump_writer_open(p, &in, false, &w), SLM_OK);
+        assert_int_equal(slm_dump_writer_append(w, &b), SLM_OK);
+        assert_int_equal(slm_dump_writer_finish(w), SLM_OK);
+        assert_int_equal(stored_int(p, "topk_ids"), nv <= 65536 ? 2 : -4);
+        slm_dump *d;
+        assert_int_equal(slm_dump_open(p, &d), SLM_OK);
+        assert_int_equal(slm_dump_batch_alloc(slm_dump_get_info(d), 1, &g), SLM_OK);
+        assert_int_equal(slm_dump_read(d, 0, &g), SLM_OK);
+        assert_memory_equal(g.tokens, b.tokens, T * sizeof(int32_t));
+        assert_memory_equal(g.ids, b.ids, T * K * sizeof(int32_t));
+        slm_dump_close(d);
+        slm_dump_batch_free(&b);
+        slm_dump_batch_free(&g);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_dump_resume),
         cmocka_unit_test(test_dump_bad),
         cmocka_unit_test(test_dump_sample_mode),
+        cmocka_unit_test(test_dump_id_types),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
