@@ -44,10 +44,16 @@ static slm_status resolve_ckpt(const char *arg, char **path, slm_ckpt_state *s) 
             st = SLM_ERR_NOMEM;
             break;
         }
-        if (slm_ckpt_read_state(p, s) == SLM_OK) {
+        slm_status r = slm_ckpt_read_state(p, s);
+        if (r == SLM_OK) {
             *path = p;
             free(steps);
             return SLM_OK;
+        }
+        if (r == SLM_ERR_IO) { /* the disk failed, not the file: an older model is not what was asked for */
+            free(p);
+            st = r;
+            break;
         }
         slm_log_warn("export: skipping unreadable checkpoint '%s'", p);
         free(p);

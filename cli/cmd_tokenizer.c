@@ -4,6 +4,7 @@
  * (directories are walked recursively in sorted order; one document per
  * file; *.gz files are decompressed) and writes a vocab-only GGUF. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +94,14 @@ static slm_status read_any(const char *path, char **data, size_t *len) {
         int got = gzread(f, buf + n, (unsigned)(cap - n > (1u << 30) ? 1u << 30 : cap - n));
         if (got < 0) {
             int err;
-            slm_log_error("slm tokenizer train: '%s': corrupt gzip data (%s)", path, gzerror(f, &err));
-            st = SLM_ERR_FORMAT;
+            const char *msg = gzerror(f, &err);
+            if (err == Z_ERRNO) { /* read(2) failed: an I/O error, not bad data */
+                slm_log_error("slm tokenizer train: cannot read '%s': %s", path, strerror(errno));
+                st = SLM_ERR_IO;
+            } else {
+                slm_log_error("slm tokenizer train: '%s': corrupt gzip data (%s)", path, msg);
+                st = SLM_ERR_FORMAT;
+            }
         }
         if (got <= 0) break;
         n += (size_t)got;

@@ -10,6 +10,7 @@
 
 #include "cli/info.h"
 #include "cli/opts.h"
+#include "core/h5err.h"
 #include "data/dataset.h"
 #include "distill/dump.h"
 
@@ -203,9 +204,10 @@ int slm_cmd_info_h5(const char *path, int argc, char **argv) {
     int rc = slm_opts_parse("info", "slm info FILE.h5 [--all-sources]",
                             "Describe an HDF5 file written by slm.", opts, argc, argv, &pos);
     if (rc >= 0) return rc;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    slm_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
+        if (slm_h5_read_status(path) == SLM_ERR_IO) return 1; /* EIO: logged with the errno */
         fprintf(stderr, "slm info: %s: HDF5 cannot open the file (truncated or damaged?)\n", path);
         return 2;
     }

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/base.h"
 #include "core/h5err.h"
+#include "core/mapguard.h"
 
 #define SLM_WEAK_CMD(name, help)                                                            \
     __attribute__((weak)) int slm_cmd_##name(int argc, char **argv) {                       \
@@ -50,6 +51,7 @@ static const command *find(const char *name) {
 
 int main(int argc, char **argv) {
     slm_h5_no_atexit(); /* see core/h5err.h: no HDF5 teardown at exit after a failed close */
+    slm_mapguard_install(); /* SIGBUS on a mapped input: error naming the file, exit 1 */
     if (argc < 2) {
         usage(stderr);
         return 2;

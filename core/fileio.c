@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/mapguard.h"
+
 /* pid of "<base>.tmp.<pid>" or 0 when name is not a temporary of base */
 static long tmp_owner(const char *name, const char *base) {
     size_t bl = strlen(base);
@@ -56,7 +58,10 @@ char *slm_tmp_path_for(const char *path) {
     slm_remove_stale_tmps(path);
     size_t n = strlen(path) + 32;
     char *tmp = slm_alloc(n);
-    if (tmp) snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    if (tmp) {
+        snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+        slm_mapguard_add_tmp(tmp); /* removed if a mapped input fails (core/mapguard.h) */
+    }
     return tmp;
 }
 
@@ -73,6 +78,7 @@ static slm_status fsync_dir_of(const char *path) {
 }
 
 slm_status slm_commit_tmp(const char *tmp, const char *path) {
+    slm_mapguard_remove_tmp(tmp);
     int fd = open(tmp, O_RDONLY);
     if (fd < 0 || fsync(fd) != 0) {
         slm_log_error("cannot fsync '%s': %s", tmp, strerror(errno));
@@ -139,7 +145,10 @@ slm_status slm_outfile_commit(slm_outfile *of) {
     }
     of->fp = NULL;
     if (st == SLM_OK) st = slm_commit_tmp(of->tmp_path, of->path);
-    else unlink(of->tmp_path);
+    else {
+        slm_mapguard_remove_tmp(of->tmp_path);
+        unlink(of->tmp_path);
+    }
     free(of->path);
     free(of->tmp_path);
     memset(of, 0, sizeof *of);
@@ -147,11 +156,47 @@ slm_status slm_outfile_commit(slm_outfile *of) {
 }
 
 void slm_outfile_abort(slm_outfile *of) {
+    if (of->tmp_path) slm_mapguard_remove_tmp(of->tmp_path);
     if (of->fp) fclose(of->fp);
     if (of->tmp_path) unlink(of->tmp_path);
     free(of->path);
     free(of->tmp_path);
     memset(of, 0, sizeof *of);
+}
+
+slm_status slm_lock_path(const char *path, const char *who, int *fd_out) {
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s.lock", path);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = open(lp, O_RDWR | O_CREAT, 0666);
+        if (fd < 0) {
+            slm_log_error("cannot create '%s': %s", lp, strerror(errno));
+            return SLM_ERR_IO;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            slm_log_error("'%s' is being written by another %s (lock '%s' held); wait for it or "
+                          "choose another output", path, who, lp);
+            close(fd);
+            return SLM_ERR_LOCKED;
+        }
+        /* the holder may have removed the file between our open and flock */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            *fd_out = fd;
+            return SLM_OK;
+        }
+        close(fd);
+    }
+    slm_log_error("cannot lock '%s': it keeps being replaced", lp);
+    return SLM_ERR_LOCKED;
+}
+
+void slm_unlock_path(const char *path, int fd) {
+    if (fd < 0) return;
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s.lock", path);
+    unlink(lp);
+    close(fd);
 }
 
 slm_status slm_read_file(const char *path, char **data, size_t *len) {
@@ -161,9 +206,12 @@ slm_status slm_read_file(const char *path, char **data, size_t *len) {
         return errno == ENOENT ? SLM_ERR_USAGE : SLM_ERR_IO;
     }
     size_t cap = 1 << 16, n = 0;
+    int read_errno = 0;
     char *buf = slm_alloc(cap + 1);
     while (buf) {
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - n, fp);
+        if (got < cap - n) read_errno = errno;
         n += got;
         if (n < cap) break;
         char *nb = realloc(buf, cap * 2 + 1);
@@ -175,7 +223,7 @@ slm_status slm_read_file(const char *path, char **data, size_t *len) {
     fclose(fp);
     if (!buf) return SLM_ERR_NOMEM;
     if (err) {
-        slm_log_error("cannot read '%s'", path);
+        slm_log_error("cannot read '%s': %s", path, read_errno ? strerror(read_errno) : "read error");
         free(buf);
         return SLM_ERR_IO;
     }

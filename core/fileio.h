@@ -49,6 +49,14 @@ slm_status slm_mkdirs(const char *path);
  * (process exit included).  SLM_ERR_LOCKED, naming `who`, if another holds it. */
 slm_status slm_lock_dir(const char *dir, const char *who, int *fd_out);
 
+/* An exclusive, non-blocking lock on "<path>.lock" (created) for a writer
+ * that works on files beside path across several steps (a resumable dump's
+ * OUT.partial): SLM_ERR_LOCKED naming path and `who` when another process
+ * holds it.  slm_unlock_path removes the lock file, then releases it (a
+ * locker that opened the removed file sees that and retries). */
+slm_status slm_lock_path(const char *path, const char *who, int *fd_out);
+void slm_unlock_path(const char *path, int fd);
+
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 slm_status slm_read_file(const char *path, char **data, size_t *len);
 

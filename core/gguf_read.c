@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/gguf_internal.h"
+#include "core/mapguard.h"
 
 #define GGUF_MAGIC 0x46554747u /* "GGUF" read as little-endian u32 */
 #define HEADER_BYTES 24        /* magic, version, n_tensors, n_kv */
@@ -408,6 +409,7 @@ slm_status slm_gguf_open(const char *path, slm_gguf **out) {
             st = SLM_ERR_IO;
         } else {
             g->map = m;
+            slm_mapguard_add(m, g->size, path); /* SIGBUS on a page -> error naming the file */
             g->owns_map = true;
             st = parse(g);
         }
@@ -448,7 +450,10 @@ slm_status slm_gguf_open_memory(const void *data, size_t size, const char *name,
 
 void slm_gguf_close(slm_gguf *g) {
     if (!g) return;
-    if (g->map && g->owns_map) munmap((void *)g->map, g->size);
+    if (g->map && g->owns_map) {
+        slm_mapguard_remove(g->map);
+        munmap((void *)g->map, g->size);
+    }
     for (int64_t i = 0; g->kv && i < g->n_kv; i++) {
         free(g->kv[i].key);
         free(g->kv[i].str_off);

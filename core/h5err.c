@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base.h"
+
 static _Thread_local char first_reason[192];
 static _Thread_local int first_errno;
 
@@ -57,6 +59,14 @@ long long slm_h5_write_fapl(void) {
 }
 
 int slm_h5_errno(void) { return first_errno; }
+
+int slm_h5_read_status(const char *path) {
+    if (!first_errno) return SLM_ERR_FORMAT;
+    slm_log_error("%s: read failed: %s", path, strerror(first_errno));
+    first_reason[0] = '\0';
+    first_errno = 0;
+    return SLM_ERR_IO;
+}
 
 const char *slm_h5_reason(char *buf, size_t cap) {
     if (first_reason[0]) snprintf(buf, cap, "%s", first_reason);

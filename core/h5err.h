@@ -38,5 +38,11 @@ void slm_h5_no_atexit(void);
 long long slm_h5_write_fapl(void);
 /* errno of the first recorded failed system call, or 0. */
 int slm_h5_errno(void);
+/* After a failed HDF5 call that reads `path`: when a system call failed
+ * underneath (EIO, ...: the file may be fine, the disk is not), logs
+ * "<path>: read failed: <errno text>", forgets the record and returns
+ * SLM_ERR_IO (exit 1); otherwise returns SLM_ERR_FORMAT and logs nothing:
+ * the caller says what is wrong with the content (exit 2). */
+int slm_h5_read_status(const char *path);
 
 #endif

@@ -140,27 +140,32 @@ static slm_status read_header(hid_t f, const char *path, slm_dataset_header *h) 
     char fmt[64];
     *h = slm_dataset_default_header();
     if (!attr_read_str(f, "format", fmt, sizeof fmt)) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: no 'format' attribute: not an slm dataset (make one with "
                       "'slm data prepare')", path);
         return SLM_ERR_FORMAT;
     }
     if (strcmp(fmt, SLM_DATASET_FORMAT)) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: format is '%s', expected '%s'", path, fmt, SLM_DATASET_FORMAT);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_i64(f, "format_version", &h->format_version) || h->format_version < 1 ||
         h->format_version > SLM_DATASET_FORMAT_VERSION) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: format_version %" PRId64 " not supported (this slm reads 1..%d)", path,
                       h->format_version, SLM_DATASET_FORMAT_VERSION);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_str(f, "tokenizer_fingerprint", h->fingerprint, sizeof h->fingerprint) ||
         strlen(h->fingerprint) != 64) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: missing or malformed 'tokenizer_fingerprint' attribute (expected 64 "
                       "hex chars)", path);
         return SLM_ERR_FORMAT;
     }
     if (!attr_read_i64(f, "vocab_size", &h->vocab_size) || h->vocab_size <= 0) {
+        if (slm_h5_errno()) return slm_h5_read_status(path); /* EIO, not content */
         slm_log_error("%s: missing or non-positive 'vocab_size' attribute", path);
         return SLM_ERR_FORMAT;
     }
@@ -183,8 +188,10 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
         return SLM_ERR_IO;
     }
     if (H5Fis_hdf5(path) <= 0) {
-        slm_log_error("%s: not an HDF5 file (make datasets with 'slm data prepare')", path);
-        return SLM_ERR_FORMAT;
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT)
+            slm_log_error("%s: not an HDF5 file (make datasets with 'slm data prepare')", path);
+        return rst;
     }
     slm_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return SLM_ERR_NOMEM;
@@ -194,19 +201,22 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     hid_t g = -1, off = -1;
     ds->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (ds->file < 0) {
-        slm_log_error("%s: HDF5 cannot open the file", path);
+        if ((st = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+            slm_log_error("%s: HDF5 cannot open the file", path);
         goto fail;
     }
     if ((st = read_header(ds->file, path, &ds->hdr)) != SLM_OK) goto fail;
     st = SLM_ERR_FORMAT;
     if (H5Lexists(ds->file, split, H5P_DEFAULT) <= 0 ||
         (g = H5Gopen2(ds->file, split, H5P_DEFAULT)) < 0) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: no group '/%s'", path, split);
         goto fail;
     }
     const char *names[3] = {"tokens", "loss_mask", "doc_offsets"};
     for (int i = 0; i < 3; i++)
         if (H5Lexists(g, names[i], H5P_DEFAULT) <= 0) {
+            if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
             slm_log_error("%s: missing dataset '/%s/%s'", path, split, names[i]);
             goto fail;
         }
@@ -217,6 +227,7 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     int64_t nm = ds->mask >= 0 ? dset_len_1d(ds->mask, 1) : -1;
     int64_t no = off >= 0 ? dset_len_1d(off, 8) : -1;
     if (nt < 0 || nm != nt || no < 1) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: /%s datasets have wrong types or shapes (expected tokens int32 [n], "
                       "loss_mask uint8 [n], doc_offsets int64 [docs+1]; found n=%" PRId64
                       ", mask n=%" PRId64 ", offsets %" PRId64 ")",
@@ -231,6 +242,7 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
         goto fail;
     }
     if (H5Dread(off, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->offsets) < 0) {
+        if (slm_h5_errno()) goto fail; /* a failed read(2): reported at fail */
         slm_log_error("%s: cannot read /%s/doc_offsets", path, split);
         goto fail;
     }
@@ -250,6 +262,8 @@ slm_status slm_dataset_open(const char *path, const char *split, slm_dataset **o
     *out = ds;
     return SLM_OK;
 fail:
+    /* a content complaint caused by a failed read(2) is an I/O error */
+    if (st == SLM_ERR_FORMAT) st = slm_h5_read_status(path);
     if (off >= 0) H5Dclose(off);
     if (g >= 0) H5Gclose(g);
     slm_dataset_close(ds);
@@ -292,8 +306,10 @@ slm_status slm_dataset_read(slm_dataset *ds, int64_t start, int64_t count, int32
         return SLM_ERR_USAGE;
     }
     if (count == 0) return SLM_OK;
+    quiet_hdf5();
     if (read_range(ds->tokens, H5T_NATIVE_INT32, start, count, tokens) != SLM_OK ||
         (mask && read_range(ds->mask, H5T_NATIVE_UINT8, start, count, mask) != SLM_OK)) {
+        if (slm_h5_read_status(ds->path) == SLM_ERR_IO) return SLM_ERR_IO;
         slm_log_error("%s: HDF5 read of tokens [%" PRId64 ", +%" PRId64 ") failed (file damaged?)",
                       ds->path, start, count);
         return SLM_ERR_FORMAT;
@@ -384,12 +400,13 @@ slm_status slm_dataset_read_sources(const char *path, slm_dataset_source **src, 
     *n = 0;
     quiet_hdf5();
     if (H5Fis_hdf5(path) <= 0) {
-        slm_log_error("%s: not an HDF5 file", path);
-        return SLM_ERR_FORMAT;
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT) slm_log_error("%s: not an HDF5 file", path);
+        return rst;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        slm_log_error("%s: HDF5 cannot open the file", path);
+        if (slm_h5_read_status(path) == SLM_ERR_FORMAT) slm_log_error("%s: HDF5 cannot open the file", path);
         return SLM_ERR_IO;
     }
     slm_status st = SLM_OK;

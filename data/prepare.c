@@ -1,6 +1,7 @@
 /* data/prepare.c — `slm data prepare` pipeline (choices in data/prepare.h). */
 #include "data/prepare.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <omp.h>
@@ -114,7 +115,7 @@ static slm_split split_of(key128 k, uint64_t seed, double frac) {
 static slm_status hash_file(const char *path, int64_t *size, char hex[65]) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        slm_log_error("%s: cannot open for hashing", path);
+        slm_log_error("%s: cannot open for hashing: %s", path, strerror(errno));
         return SLM_ERR_IO;
     }
     slm_sha256 s;
@@ -126,10 +127,11 @@ static slm_status hash_file(const char *path, int64_t *size, char hex[65]) {
         slm_sha256_update(&s, buf, n);
         total += (int64_t)n;
     }
+    int read_errno = errno;
     bool err = ferror(f);
     fclose(f);
     if (err) {
-        slm_log_error("%s: read error while hashing", path);
+        slm_log_error("%s: read error while hashing: %s", path, strerror(read_errno));
         return SLM_ERR_IO;
     }
     uint8_t d[32];
@@ -270,6 +272,8 @@ static slm_status copy_existing(run *r, const char *fingerprint, char ***known,
     for (int sp = 0; sp < SLM_SPLIT_COUNT; sp++) {
         slm_dataset *ds;
         slm_status st = slm_dataset_open(p->out, slm_split_name((slm_split)sp), &ds);
+        /* a failed read(2) is not a reason to advise removing the dataset */
+        if (st == SLM_ERR_IO || st == SLM_ERR_NOMEM) return st;
         if (st != SLM_OK) {
             slm_log_error("%s: exists but cannot be read as a dataset; remove it or choose "
                           "another --out", p->out);

@@ -192,8 +192,10 @@ void slm_reader_close(slm_reader *r) {
 static slm_status gz_error(slm_reader *r) {
     int err = 0;
     const char *msg = gzerror(r->gz, &err);
-    slm_log_error("%s: read failed: %s (corrupt or truncated gzip?)", r->path,
-                  err == Z_ERRNO ? strerror(errno) : msg);
+    if (err == Z_ERRNO) /* the read(2) failed: an I/O error, not bad content */
+        slm_log_error("%s: read failed: %s", r->path, strerror(errno));
+    else
+        slm_log_error("%s: read failed: %s (corrupt or truncated gzip?)", r->path, msg);
     return err == Z_ERRNO ? SLM_ERR_IO : SLM_ERR_FORMAT;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/h5err.h"
 #include "distill/h5util.h"
 
 enum { DS_TOKENS, DS_TARGETS, DS_MASK, DS_IDS, DS_LOGPROBS, DS_COUNTS, DS_COUNT };
@@ -47,6 +48,7 @@ static int64_t written_version(const slm_dump_info *in) {
 
 struct slm_dump_writer {
     char *path, *partial;
+    int lock_fd; /* "<path>.lock": one writer per output (slm_lock_path) */
     slm_dump_info info;
     hid_t file, ds[DS_COUNT], f16;
     int64_t done;
@@ -152,6 +154,7 @@ static void writer_free(slm_dump_writer *w) {
         H5Fflush(w->file, H5F_SCOPE_GLOBAL);
         H5Fclose(w->file);
     }
+    if (w->lock_fd >= 0 && w->path) slm_unlock_path(w->path, w->lock_fd);
     free(w->path);
     free(w->partial);
     free(w->half);
@@ -254,12 +257,21 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
     slm_dump_writer *w = slm_calloc(1, sizeof *w);
     if (!w) return SLM_ERR_NOMEM;
     w->info = *info;
+    w->lock_fd = -1;
     w->path = slm_strdup(path);
     w->partial = partial_name(path);
     w->f16 = slm_h5_f16_type();
     if (!w->path || !w->partial || w->f16 < 0) {
         writer_free(w);
         return SLM_ERR_NOMEM;
+    }
+    /* Two writers of one dump would truncate, resume or remove each other's
+     * OUT.partial (found by tests/e2e/test_harden_outputs.sh: the second
+     * run's failed create unlinked the first's partial); the second is
+     * refused instead (exit 3). */
+    if ((st = slm_lock_path(path, "slm dump-logits", &w->lock_fd)) != SLM_OK) {
+        writer_free(w);
+        return st;
     }
     if (resume && access(w->partial, F_OK) == 0) {
         hid_t fapl = (hid_t)slm_h5_write_fapl();
@@ -282,10 +294,14 @@ slm_status slm_dump_writer_open(const char *path, const slm_dump_info *info, boo
                 slm_log_error("%s: cannot write the new dump's header: %s", w->partial,
                               slm_h5_reason(why, sizeof why));
             }
-            char *partial = slm_strdup(w->partial);
+            char *partial = slm_strdup(w->partial), *out_path = slm_strdup(w->path);
+            int lock_fd = w->lock_fd; /* kept until the partial is gone */
+            w->lock_fd = -1;
             writer_free(w); /* closes the file */
             if (partial) unlink(partial);
+            if (out_path) slm_unlock_path(out_path, lock_fd);
             free(partial);
+            free(out_path);
             return st;
         }
     }
@@ -368,9 +384,12 @@ slm_status slm_dump_writer_finish(slm_dump_writer *w) {
         char why[192];
         slm_log_error("%s: cannot finish the dump: %s", w->partial, slm_h5_reason(why, sizeof why));
     }
+    int lock_fd = w->lock_fd; /* held until the rename is done */
+    w->lock_fd = -1;
     writer_free(w);
     if (!partial || !path) st = SLM_ERR_NOMEM;
     if (!st) st = slm_commit_tmp(partial, path);
+    if (path) slm_unlock_path(path, lock_fd);
     free(partial);
     free(path);
     return st;
@@ -414,9 +433,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
     }
     d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (d->file < 0) {
-        slm_log_error("%s: not an HDF5 file (or damaged)", path);
+        slm_status rst = slm_h5_read_status(path);
+        if (rst == SLM_ERR_FORMAT) slm_log_error("%s: not an HDF5 file (or damaged)", path);
         slm_dump_close(d);
-        return SLM_ERR_FORMAT;
+        return rst;
     }
     int64_t done = -1;
     slm_status st = read_attrs(d->file, path, &d->info, &done);
@@ -425,6 +445,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
     for (int i = 0; i < DS_COUNT && !st; i++) {
         bool required = i != DS_TARGETS && i != DS_MASK && has_ds(in->mode, i);
         if (H5Lexists(d->file, ds_names[i], H5P_DEFAULT) <= 0) {
+            if (slm_h5_errno()) { /* a failed read(2), not a missing dataset */
+                st = slm_h5_read_status(path);
+                break;
+            }
             if (required) {
                 slm_log_error("%s: dataset '/%s' is missing", path, ds_names[i]);
                 st = SLM_ERR_FORMAT;
@@ -443,6 +467,10 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
         bool type_ok = i == DS_LOGPROBS ? cls == H5T_FLOAT : cls == H5T_INTEGER;
         if (i == DS_LOGPROBS) d->lp_size = (int)tsize;
         if (i == DS_IDS) d->info.id_bytes = (int)tsize;
+        if ((rank != want_rank || !type_ok) && slm_h5_errno()) {
+            st = slm_h5_read_status(path);
+            break;
+        }
         if (rank != want_rank || dims[1] != in->seq_len || (want_rank == 3 && dims[2] != in->k) ||
             !type_ok) {
             slm_log_error("%s: dataset '/%s' has rank %d shape [%lld, %lld, %lld] (%s), expected "
@@ -465,6 +493,7 @@ slm_status slm_dump_open(const char *path, slm_dump **out) {
             st = SLM_ERR_FORMAT;
         }
     }
+    if (st == SLM_ERR_FORMAT) st = slm_h5_read_status(path); /* a failed read(2) underneath */
     if (st) {
         slm_dump_close(d);
         return st;
@@ -584,6 +613,7 @@ static slm_status check_position(const slm_dump *d, int64_t s, int64_t t, const 
 
 /* Reads tokens, targets (or derives them) and mask of [s0, s0 + b->n) and checks their range. */
 static slm_status read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    slm_h5_quiet();
     const slm_dump_info *in = &d->info;
     int64_t n = b->n, T = in->seq_len;
     if (s0 < 0 || n < 0 || s0 + n > d->n) {
@@ -602,6 +632,7 @@ static slm_status read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b) 
         bad = slm_h5_read_rows(d->ds[DS_MASK], H5T_NATIVE_UINT8, s0, n, b->mask) != SLM_OK;
     else if (!bad)
         memset(b->mask, 1, (size_t)(n * T));
+    if (bad && slm_h5_read_status(d->path) == SLM_ERR_IO) return SLM_ERR_IO;
     if (bad) {
         slm_log_error("%s: cannot read sequences [%lld, %lld) (damaged file?)", d->path,
                       (long long)s0, (long long)(s0 + n));
@@ -628,6 +659,7 @@ slm_status slm_dump_read_tokens(const slm_dump *d, int64_t s0, slm_dump_batch *b
 }
 
 slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
+    slm_h5_quiet();
     const slm_dump_info *in = &d->info;
     int64_t n = b->n, T = in->seq_len, K = in->k;
     slm_status st = read_tokens(d, s0, b);
@@ -645,6 +677,7 @@ slm_status slm_dump_read(const slm_dump *d, int64_t s0, slm_dump_batch *b) {
     } else if (!bad) {
         bad = slm_h5_read_rows(d->ds[DS_LOGPROBS], H5T_NATIVE_FLOAT, s0, n, b->logprobs) != SLM_OK;
     }
+    if (bad && slm_h5_read_status(d->path) == SLM_ERR_IO) return SLM_ERR_IO;
     if (bad) {
         slm_log_error("%s: cannot read the entries of sequences [%lld, %lld) (damaged file?)",
                       d->path, (long long)s0, (long long)(s0 + n));

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/h5err.h"
+
 
 hid_t slm_h5_f16_type(void) {
     /* the same construction h5py uses for numpy.float16 */
@@ -55,6 +57,7 @@ slm_status slm_h5_set_i64(hid_t obj, const char *name, int64_t value) {
 slm_status slm_h5_get_str(hid_t obj, const char *file, const char *name, char *buf,
                           size_t cap) {
     if (H5Aexists(obj, name) <= 0) {
+        if (slm_h5_errno()) return slm_h5_read_status(file); /* EIO, not a missing attribute */
         slm_log_error("%s: attribute '%s' is missing", file, name);
         return SLM_ERR_FORMAT;
     }
@@ -84,12 +87,14 @@ slm_status slm_h5_get_str(hid_t obj, const char *file, const char *name, char *b
     }
     if (ft >= 0) H5Tclose(ft);
     if (a >= 0) H5Aclose(a);
+    if (st != SLM_OK && slm_h5_errno()) return slm_h5_read_status(file);
     if (st != SLM_OK) slm_log_error("%s: attribute '%s' is not a readable string", file, name);
     return st;
 }
 
 slm_status slm_h5_get_i64(hid_t obj, const char *file, const char *name, int64_t *out) {
     if (H5Aexists(obj, name) <= 0) {
+        if (slm_h5_errno()) return slm_h5_read_status(file); /* EIO, not a missing attribute */
         slm_log_error("%s: attribute '%s' is missing", file, name);
         return SLM_ERR_FORMAT;
     }
@@ -103,6 +108,7 @@ slm_status slm_h5_get_i64(hid_t obj, const char *file, const char *name, int64_t
     if (sp >= 0) H5Sclose(sp);
     if (ft >= 0) H5Tclose(ft);
     if (a >= 0) H5Aclose(a);
+    if (st != SLM_OK && slm_h5_errno()) return slm_h5_read_status(file);
     if (st != SLM_OK)
         slm_log_error("%s: attribute '%s' is not a scalar integer", file, name);
     return st;

@@ -27,8 +27,13 @@ slm_status slm_kld_read_header(const char *path, slm_kld_header *h) {
     unsigned char b[KLD_HEADER_BYTES];
     struct stat sb;
     size_t got = fread(b, 1, sizeof b, f);
+    int read_errno = ferror(f) ? errno : 0;
     int fs = fstat(fileno(f), &sb);
     fclose(f);
+    if (read_errno) {
+        slm_log_error("%s: read failed: %s", path, strerror(read_errno));
+        return SLM_ERR_IO;
+    }
     if (got != sizeof b || memcmp(b, KLD_MAGIC, 8) != 0) {
         slm_log_error("%s: not a llama.cpp KL-divergence base file (expected magic '%s' from "
                       "llama-perplexity --kl-divergence-base)", path, KLD_MAGIC);
@@ -122,7 +127,10 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
     }
     const int64_t T = h.n_ctx, K = in.k;
     FILE *f = fopen(kld_path, "rb");
-    if (!f) return SLM_ERR_IO;
+    if (!f) {
+        slm_log_error("%s: cannot open: %s", kld_path, strerror(errno));
+        return SLM_ERR_IO;
+    }
     slm_dump_writer *w = NULL;
     slm_dump_batch b;
     memset(&b, 0, sizeof b);
@@ -130,8 +138,10 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
     int32_t *all_tokens = slm_alloc((size_t)((int64_t)h.n_chunk * T) * sizeof(int32_t));
     st = rows && all_tokens ? slm_dump_batch_alloc(&in, 1, &b) : SLM_ERR_NOMEM;
     if (!st && (fseek(f, KLD_HEADER_BYTES, SEEK_SET) != 0 ||
-                fread(all_tokens, 4, (size_t)((int64_t)h.n_chunk * T), f) != (size_t)(h.n_chunk * T)))
-        st = SLM_ERR_IO;
+                fread(all_tokens, 4, (size_t)((int64_t)h.n_chunk * T), f) != (size_t)(h.n_chunk * T))) {
+        slm_log_error("%s: read failed: %s", kld_path, ferror(f) ? strerror(errno) : "file shorter than its header says");
+        st = ferror(f) ? SLM_ERR_IO : SLM_ERR_FORMAT;
+    }
     for (int64_t i = 0; !st && i < (int64_t)h.n_chunk * T; i++)
         if (all_tokens[i] < 0 || all_tokens[i] >= h.n_vocab) {
             slm_log_error("%s: token %lld = %d out of range [0, %d)", kld_path, (long long)i,
@@ -143,8 +153,13 @@ slm_status slm_kld_convert(const char *kld_path, const char *out_path, const slm
     for (int64_t c = 0; !st && c < h.n_chunk; c++) {
         if (fread(rows, 2, (size_t)(h.rows_per_chunk * h.row_u16), f) !=
             (size_t)(h.rows_per_chunk * h.row_u16)) {
-            slm_log_error("%s: short read in chunk %lld", kld_path, (long long)c);
-            st = SLM_ERR_FORMAT;
+            if (ferror(f)) {
+                slm_log_error("%s: read failed in chunk %lld: %s", kld_path, (long long)c, strerror(errno));
+                st = SLM_ERR_IO;
+            } else {
+                slm_log_error("%s: short read in chunk %lld", kld_path, (long long)c);
+                st = SLM_ERR_FORMAT;
+            }
             break;
         }
         for (int64_t t = 0; t < T; t++) {

@@ -161,6 +161,7 @@ static slm_status read_f32(hid_t grp, const char *path, const char *gname, const
     H5Dclose(d);
     if (rc >= 0) return SLM_OK;
 bad:
+    if (slm_h5_read_status(path) == SLM_ERR_IO) return SLM_ERR_IO;
     slm_log_error("%s: cannot read tensor /%s/%s (truncated or corrupt file)", path, gname, name);
     return SLM_ERR_FORMAT;
 }
@@ -231,15 +232,21 @@ slm_status slm_ckpt_write(const char *path, const slm_ckpt_state *s,
     return st;
 }
 
+/* Status of the last failed open_checked (SLM_ERR_IO: a read(2) failed). */
+static _Thread_local slm_status open_status;
+
 static hid_t open_checked(const char *path) {
     slm_h5_quiet();
+    open_status = SLM_ERR_FORMAT;
     if (H5Fis_hdf5(path) <= 0) {
-        slm_log_error("%s: not a readable HDF5 file (truncated or corrupt?)", path);
+        if ((open_status = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+            slm_log_error("%s: not a readable HDF5 file (truncated or corrupt?)", path);
         return -1;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        slm_log_error("%s: cannot open as HDF5 (truncated or corrupt?)", path);
+        if ((open_status = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+            slm_log_error("%s: cannot open as HDF5 (truncated or corrupt?)", path);
         return -1;
     }
     char *fmt = read_attr_str(f, "format");
@@ -264,7 +271,7 @@ static hid_t open_checked(const char *path) {
 slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
     memset(s, 0, sizeof *s);
     hid_t f = open_checked(path);
-    if (f < 0) return SLM_ERR_FORMAT;
+    if (f < 0) return open_status;
     slm_status st = SLM_OK;
     char *mode = NULL, *fp = NULL;
     if (read_attr_i64(f, "step", &s->step) < 0 ||
@@ -272,8 +279,8 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
         read_attr_i64(f, "epoch", &s->epoch) < 0 || read_attr_i64(f, "cursor", &s->cursor) < 0 ||
         !(mode = read_attr_str(f, "mode")) || !(fp = read_attr_str(f, "base_fingerprint")) ||
         !(s->config = read_attr_str(f, "config"))) {
-        slm_log_error("%s: missing or unreadable checkpoint attributes", path);
-        st = SLM_ERR_FORMAT;
+        if ((st = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+            slm_log_error("%s: missing or unreadable checkpoint attributes", path);
     } else {
         snprintf(s->mode, sizeof s->mode, "%s", mode);
         if (H5Aexists(f, "elapsed") > 0) {
@@ -290,8 +297,8 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
         if (sp >= 0) H5Sclose(sp);
         if (d < 0 || npts != 4 ||
             H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->rng.s) < 0) {
-            slm_log_error("%s: cannot read /rng (4 uint64 expected)", path);
-            st = SLM_ERR_FORMAT;
+            if ((st = slm_h5_read_status(path)) == SLM_ERR_FORMAT)
+                slm_log_error("%s: cannot read /rng (4 uint64 expected)", path);
         }
         if (d >= 0) H5Dclose(d);
     }
@@ -305,7 +312,7 @@ slm_status slm_ckpt_read_state(const char *path, slm_ckpt_state *s) {
 slm_status slm_ckpt_read_tensors(const char *path, const slm_param_list *params,
                                  slm_adamw *opt) {
     hid_t f = open_checked(path);
-    if (f < 0) return SLM_ERR_FORMAT;
+    if (f < 0) return open_status;
     slm_status st = SLM_OK;
     int64_t n_tensors = -1, adam_t = 0;
     read_attr_i64(f, "n_tensors", &n_tensors);
@@ -346,7 +353,7 @@ slm_status slm_ckpt_read_param(const char *path, const char *name, float **data,
                                int64_t ne[2], int *n_dims) {
     *data = NULL;
     hid_t f = open_checked(path);
-    if (f < 0) return SLM_ERR_FORMAT;
+    if (f < 0) return open_status;
     slm_status st = SLM_ERR_FORMAT;
     hid_t g = H5Gopen2(f, "params", H5P_DEFAULT);
     hid_t d = g >= 0 && H5Lexists(g, name, H5P_DEFAULT) > 0 ? H5Dopen2(g, name, H5P_DEFAULT) : -1;
@@ -370,7 +377,11 @@ slm_status slm_ckpt_read_param(const char *path, const char *name, float **data,
     }
     if (g >= 0) H5Gclose(g);
     H5Fclose(f);
-    if (st != SLM_OK) {
+    if (st != SLM_OK && slm_h5_read_status(path) == SLM_ERR_IO) {
+        st = SLM_ERR_IO;
+        free(*data);
+        *data = NULL;
+    } else if (st != SLM_OK) {
         slm_log_error("%s: cannot read tensor /params/%s", path, name);
         free(*data);
         *data = NULL;
@@ -410,7 +421,7 @@ slm_status slm_ckpt_list_params(const char *path, char ***names, int64_t *n) {
     *names = NULL;
     *n = 0;
     hid_t f = open_checked(path);
-    if (f < 0) return SLM_ERR_FORMAT;
+    if (f < 0) return open_status;
     name_acc a = {0};
     hid_t g = H5Gopen2(f, "params", H5P_DEFAULT);
     herr_t rc = g < 0 ? -1 : H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, NULL, collect_name, &a);
@@ -551,7 +562,8 @@ slm_status slm_ckpt_load_latest(const char *dir, const slm_param_list *params, s
             break;
         }
         slm_ckpt_state_free(s);
-        if (r == SLM_ERR_USAGE) { /* shapes do not match: refused, not skipped */
+        if (r == SLM_ERR_USAGE || r == SLM_ERR_IO) { /* shapes do not match, or the disk failed
+                                                        * (not the file): refused, not skipped */
             free(path);
             st = r;
             break;
@@ -583,11 +595,11 @@ slm_status slm_file_sha256(const char *path, char out[65]) {
     slm_sha256_init(&h);
     size_t k;
     while ((k = fread(buf, 1, BUF, f)) > 0) slm_sha256_update(&h, buf, k);
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
     free(buf);
     if (err) {
-        slm_log_error("cannot read '%s'", path);
+        slm_log_error("cannot read '%s': %s", path, strerror(err));
         return SLM_ERR_IO;
     }
     uint8_t d[32];

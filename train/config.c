@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fileio.h"
+
 #define OFF(f) offsetof(slm_train_config, f)
 #define BIG 1e18
 
@@ -241,9 +243,19 @@ static slm_status report(int rc, ini_ctx *x, const char *where) {
     return SLM_ERR_USAGE;
 }
 
+/* Read whole, then parsed: inih's own file loop stops at a read error as at
+ * the end of the file, so a failed read(2) gave a config cut short and a
+ * job with other settings (found by tests/e2e/test_harden_reads.sh). */
 slm_status slm_train_config_load_file(slm_train_config *c, const char *path) {
+    char *text = NULL;
+    size_t len = 0;
+    slm_status st = slm_read_file(path, &text, &len);
+    if (st == SLM_ERR_USAGE) return SLM_ERR_IO; /* missing file: exit 1 as before */
+    if (st != SLM_OK) return st;
     ini_ctx x = {.c = c};
-    return report(ini_parse(path, on_ini_key, &x), &x, path);
+    st = report(ini_parse_string(text, on_ini_key, &x), &x, path);
+    free(text);
+    return st;
 }
 
 slm_status slm_train_config_load_string(slm_train_config *c, const char *text,

@@ -18,13 +18,20 @@
 #include "train/dist.h"
 #include "train/setup.h"
 
-static bool is_hdf5(const char *path) {
+/* 1: HDF5, 0: not (text), -1: read error (logged).  A failed read must
+ * not make a dataset look like text (found by tests/e2e/test_harden_reads.sh). */
+static int is_hdf5(const char *path) {
     static const unsigned char magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     unsigned char buf[8] = {0};
     FILE *f = fopen(path, "rb");
-    if (!f) return false;
+    if (!f) return 0; /* the text reader names the missing file */
     size_t n = fread(buf, 1, 8, f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
+    if (err) {
+        slm_log_error("cannot read '%s': %s", path, strerror(err));
+        return -1;
+    }
     return n == 8 && !memcmp(buf, magic, 8);
 }
 
@@ -42,7 +49,9 @@ static slm_status tokenize_file(const slm_tokenizer *tok, const char *path, int3
 
 static slm_status load_data(const slm_train_config *c, const slm_tokenizer *tok, int64_t V,
                             slm_token_data *td) {
-    if (is_hdf5(c->train)) {
+    int h5 = is_hdf5(c->train);
+    if (h5 < 0) return SLM_ERR_IO;
+    if (h5) {
         char fp[65];
         slm_tokenizer_fingerprint(tok, fp);
         return slm_token_data_from_dataset(td, c->train, c->seq_len, V, fp,

@@ -12,7 +12,7 @@ mkdir -p "$out"
 CC=${CC:-gcc}
 flags=(-std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fopenmp
        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-srcs=(core/base.c core/fileio.c core/gguf.c core/gguf_read.c core/gguf_write.c)
+srcs=(core/base.c core/fileio.c core/mapguard.c core/gguf.c core/gguf_read.c core/gguf_write.c)
 for t in test_gguf_mutate test_gguf_roundtrip; do
     if [ ! -x "$out/$t" ] || [ -n "$(find "${srcs[@]}" core/*.h "tests/unit/$t.c" -newer "$out/$t" 2>/dev/null)" ]; then
         "$CC" "${flags[@]}" -o "$out/$t" "tests/unit/$t.c" "${srcs[@]}" -lcmocka -lm
