@@ -15,47 +15,15 @@
 # one clear error line (no HDF5 error stack, no crash).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-SLM=${SLM_BIN:-$PWD/$BUILD/slm}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-MKVOCAB=$PWD/$BUILD/tools/mkvocab
-[ -x "$MKVOCAB" ] || make -s BUILD="$BUILD" "$BUILD/tools/mkvocab" >/dev/null || exit 1
-[ -f /usr/share/common-licenses/GPL-3 ] || { echo "skip: /usr/share/common-licenses/GPL-3 (text) absent"; exit 77; }
-W=$(mktemp -d /tmp/slm_harden_faults.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-shim="$BUILD/fault/shim.so"
-mkdir -p "$BUILD/fault"
-if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
-    ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
-fi
+source tests/e2e/harden_common.sh harden_faults
+MKVOCAB=$B/tools/mkvocab
 
 # ---- a tiny setup: vocabulary, dataset, checkpoints, GGUF, quantized GGUF, dump
 "$MKVOCAB" "$W/vocab.gguf" || fail mkvocab
 head -c 20000 /usr/share/common-licenses/GPL-3 > "$W/a.txt"
 tail -c 8000 /usr/share/common-licenses/GPL-3 > "$W/b.txt"
 "$SLM" data prepare --vocab "$W/vocab.gguf" --input "$W/a.txt" --out "$W/data.h5" --val-fraction 0 >/dev/null 2>&1 || fail "data prepare"
-cat > "$W/job.ini" <<INI
-[model]
-mode = pretrain
-vocab = $W/vocab.gguf
-dim = 32
-layers = 1
-heads = 2
-kv_heads = 2
-ffn = 64
-[data]
-train = $W/data.h5
-seq_len = 32
-batch = 2
-[train]
-steps = 4
-seed = 7
-eval_every = 0
-ckpt_every = 2
-keep = 5
-threads = 1
-INI
+tiny_job_ini "$W/job.ini" "$W/vocab.gguf" "$W/data.h5"
 "$SLM" train --config "$W/job.ini" --quiet --out "$W/run" 2>/dev/null || fail "train"
 "$SLM" export --ckpt "$W/run" --out "$W/m.gguf" 2>/dev/null || fail "export"
 "$SLM" quantize "$W/m.gguf" "$W/q.gguf" q8_0 >/dev/null 2>&1 || fail "quantize"
@@ -80,7 +48,7 @@ check() {
     echo "ok: $name"
 }
 inject() { ( export SLM_FAULT_OP="$1" SLM_FAULT_ERRNO="$2" SLM_FAULT_AFTER="$3" SLM_FAULT_STICKY="$4" \
-                 SLM_FAULT_SHORT="${5:-0}" SLM_FAULT_PATH="$6" LD_PRELOAD="$PWD/$shim"; "${@:7}" ); }
+                 SLM_FAULT_SHORT="${5:-0}" SLM_FAULT_PATH="$6" LD_PRELOAD="$shim"; "${@:7}" ); }
 
 PY=${SLM_PYTHON:-/usr/bin/python3}
 # One EIO at every write position k of an HDF5 writer (pwrite calls on OUT's

@@ -13,23 +13,8 @@
 # path (docs/reliability.md says which outcome holds for each).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-REPO=$PWD
-B=$BUILD; [ "${B#/}" = "$B" ] && B=$PWD/$BUILD # absolute: the test works in $W
-SLM=${SLM_BIN:-$B/slm}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OMP_NUM_THREADS=1
-for t in mkvocab mkmodel; do
-    [ -x "$B/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
-done
-[ -f /usr/share/common-licenses/GPL-3 ] || { echo "skip: /usr/share/common-licenses/GPL-3 (text) absent"; exit 77; }
-W=$(mktemp -d /tmp/slm_harden_outputs.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-shim="$B/fault/shim.so"
-mkdir -p "$B/fault"
-if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
-    ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
-fi
+source tests/e2e/harden_common.sh harden_outputs
+export OMP_NUM_THREADS=1
 TOOLS=$B/tools
 cd "$W" || exit 1
 

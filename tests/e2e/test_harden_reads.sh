@@ -16,26 +16,10 @@
 # page past the end is touched.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-source scripts/env.sh
-REPO=$PWD
-B=$BUILD; [ "${B#/}" = "$B" ] && B=$PWD/$BUILD # absolute: the test works in $W
-SLM=${SLM_BIN:-$B/slm}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OMP_NUM_THREADS=1
-for t in mkvocab mkmodel; do
-    [ -x "$B/tools/$t" ] || make -s BUILD="$BUILD" "$BUILD/tools/$t" >/dev/null || exit 1
-done
-[ -f /usr/share/common-licenses/GPL-3 ] || { echo "skip: /usr/share/common-licenses/GPL-3 (text) absent"; exit 77; }
+source tests/e2e/harden_common.sh harden_reads
+export OMP_NUM_THREADS=1
 PY=${SLM_PYTHON:-/usr/bin/python3}
 "$PY" -c "import h5py, numpy" 2>/dev/null || { echo "skip: $PY lacks h5py/numpy"; exit 77; }
-W=$(mktemp -d /tmp/slm_harden_reads.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-shim="$B/fault/shim.so"
-mkdir -p "$B/fault"
-if [ ! -f "$shim" ] || [ tests/fault/shim.c -nt "$shim" ]; then
-    ${CC:-gcc} -shared -fPIC -O1 -Wall -Wextra -Werror -o "$shim" tests/fault/shim.c -ldl || fail "building the shim"
-fi
 cd "$W" || exit 1
 
 # ---- inputs of every kind
@@ -49,27 +33,7 @@ for i in $(seq 1 60); do
     printf '{"messages": [{"role": "user", "content": "Question %d about the licence?"}, {"role": "assistant", "content": "Answer %d: you may copy and distribute verbatim copies of it."}]}\n' $i $i
 done | gzip > chat.jsonl.gz
 "$SLM" data prepare --vocab vocab.gguf --input a.txt --out data.h5 --val-fraction 0 >/dev/null 2>&1 || fail "data prepare"
-cat > job.ini <<INI
-[model]
-mode = pretrain
-vocab = $W/vocab.gguf
-dim = 32
-layers = 1
-heads = 2
-kv_heads = 2
-ffn = 64
-[data]
-train = $W/data.h5
-seq_len = 32
-batch = 2
-[train]
-steps = 4
-seed = 7
-eval_every = 0
-ckpt_every = 2
-keep = 5
-threads = 1
-INI
+tiny_job_ini job.ini "$W/vocab.gguf" "$W/data.h5"
 "$SLM" train --config job.ini --quiet --out run 2>/dev/null || fail train
 "$SLM" dump-logits --teacher t.gguf --data data.h5 --top-k 4 --max-seqs 8 --seq-len 32 --out dump.h5 >/dev/null 2>&1 || fail dump-logits
 cat > distill.ini <<INI
