@@ -256,7 +256,7 @@ def kb_article(i):
 def product_qa(p):
     name, kind, rng_, acc, batt, war, price, proto = p
     a = "an" if kind[0] in "aeiou" else "a"
-    other = pick([k for k in {x[1] for x in PRODUCTS} if k != kind])
+    other = pick([k for k in sorted({x[1] for x in PRODUCTS}) if k != kind])
     return [
         ([f"How long is the warranty on the {name}?", f"How many months of warranty does the {name} have?",
           f"Is the {name} covered by a warranty, and for how long?", f"{name} warranty period?"],
