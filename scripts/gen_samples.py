@@ -5,10 +5,18 @@ monitoring service.  Deterministic (fixed seed); stdlib only.
 
     python3 scripts/gen_samples.py [OUT_DIR]
 
-Facts (products, prices, warranty terms, error codes, policies) live in the
-tables below; documents, tickets and FAQ entries are rendered from them with
-varied wording, so a model trained on the corpus can learn them and the
-held-out questions (heldout/faq.jsonl; never a training input) test what it learned.
+Facts (products, prices, warranty terms, error codes, plans, policies) live
+in the tables below; documents, tickets and FAQ entries are rendered from them
+with varied wording, as a real company's data would state them: product and
+error-code pages, 900 incident reports and 400 knowledge-base notes that
+restate product, error and plan facts in passing, and 3000 support chats
+asking about them in phrasings of their own (short and long answers).  The FAQ
+(76 prompt/completion pairs) is split with its own seed: 1/6 go to
+heldout/faq.jsonl, never a training input.  The corpus is drawn without
+looking at the split, chat questions never use an FAQ question template, and
+main() refuses to write a corpus in which a held-out question occurs, so the
+held-out questions test whether a model learned the facts from the training
+text (tests/e2e/test_demo_samples.sh checks both properties independently).
 """
 import json
 import os
