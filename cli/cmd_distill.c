@@ -27,7 +27,7 @@ int slm_cmd_distill(int argc, char **argv) {
         {"set", 's', SLM_OPT_LIST, &sets, NULL, "SEC.KEY=V", "override a config key (repeatable)"},
         {"out", 'o', SLM_OPT_STR, &out, NULL, "DIR", "run directory (same as --set output.dir=DIR)"},
         {"print-config", 0, SLM_OPT_FLAG, &dry, NULL, NULL, "print the resolved config and exit"},
-        {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no progress output"},
+        {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no progress output and no resolved config on stderr (it is in DIR/config.ini)"},
         {0},
     };
     int rc = slm_opts_parse("distill", "slm distill --config C.ini [--set section.key=value ...] [--out DIR]",

@@ -107,7 +107,11 @@ int slm_cmd_generate(int argc, char **argv) {
     free(text), text = NULL;
     if ((st = slm_tokenizer_decode(m.tok, out, n_out, special, &text, &text_len)) != SLM_OK) goto done;
     if (!json) {
+        /* end the text with a newline, flushed before the summary on stderr:
+         * with both streams on one pipe the summary would otherwise follow the
+         * text on its line (stdout is block-buffered there) */
         printf("\n");
+        fflush(stdout);
     } else {
         json_t *arr = json_array(), *o = json_object();
         for (size_t i = 0; i < n_out; i++) json_array_append_new(arr, json_integer(out[i]));
@@ -120,6 +124,7 @@ int slm_cmd_generate(int argc, char **argv) {
         json_object_set_new(o, "text", jt);
         char *js = json_dumps(o, JSON_COMPACT);
         printf("%s\n", js ? js : "{}");
+        fflush(stdout);
         free(js);
         json_decref(o);
     }

@@ -28,7 +28,7 @@ int slm_cmd_train(int argc, char **argv) {
         {"out", 'o', SLM_OPT_STR, &out, NULL, "DIR", "run directory (same as --set output.dir=DIR)"},
         {"print-config", 0, SLM_OPT_FLAG, &dry, NULL, NULL, "print the resolved config and exit"},
         {"config-doc", 0, SLM_OPT_FLAG, &doc, NULL, NULL, "print the reference of every key (docs/config.md)"},
-        {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no progress output"},
+        {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no progress output and no resolved config on stderr (it is in DIR/config.ini)"},
         {0},
     };
     int rc = slm_opts_parse("train", "slm train --config C.ini [--set section.key=value ...] [--out DIR]",

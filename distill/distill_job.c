@@ -328,12 +328,15 @@ slm_status slm_distill_job_run(const slm_distill_config *dc, volatile sig_atomic
     for (int64_t i = 0; i < params->n; i++) n_train += params->v[i].n;
     slm_log_info("slm %s distill: student %s (%lld layers, %lld trainable parameters), teacher "
                  "'%s' via %s (%s, k=%lld, %lld sequences), alpha %g, T %g, %s KL%s, %lld threads, "
-                 "seed %lld\n--- resolved config ---\n%s-----------------------",
+                 "seed %lld%s%s%s",
                  SLM_VERSION, slm_train_mode_name((slm_train_mode)c->mode), (long long)w.hp.n_layer,
                  (long long)n_train, x.info->teacher, dc->dump, slm_dump_mode_name(x.info->mode),
                  (long long)x.info->k, (long long)x.S, dc->alpha, dc->temperature,
                  dc->reverse ? "reverse" : "forward", dc->renormalize ? ", renormalised top-k" : "",
-                 (long long)omp_get_max_threads(), (long long)c->seed, cfg_text);
+                 (long long)omp_get_max_threads(), (long long)c->seed,
+                 /* --quiet: the config is in DIR/config.ini, not on stderr */
+                 progress ? "\n--- resolved config ---\n" : "", progress ? cfg_text : "",
+                 progress ? "-----------------------" : "");
 
     slm_graph_ctx gr = {tr, tp.lora && tp.lora_dropout > 0};
     slm_train_model model = slm_graph_model(&gr, w.hp.n_vocab);

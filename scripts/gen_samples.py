@@ -5,10 +5,18 @@ monitoring service.  Deterministic (fixed seed); stdlib only.
 
     python3 scripts/gen_samples.py [OUT_DIR]
 
-Facts (products, prices, warranty terms, error codes, policies) live in the
-tables below; documents, tickets and FAQ entries are rendered from them with
-varied wording, so a model trained on the corpus can learn them and the
-held-out questions (heldout/faq.jsonl; never a training input) test what it learned.
+Facts (products, prices, warranty terms, error codes, plans, policies) live
+in the tables below; documents, tickets and FAQ entries are rendered from them
+with varied wording, as a real company's data would state them: product and
+error-code pages, 900 incident reports and 400 knowledge-base notes that
+restate product, error and plan facts in passing, and 3000 support chats
+asking about them in phrasings of their own (short and long answers).  The FAQ
+(76 prompt/completion pairs) is split with its own seed: 1/6 go to
+heldout/faq.jsonl, never a training input.  The corpus is drawn without
+looking at the split, chat questions never use an FAQ question template, and
+main() refuses to write a corpus in which a held-out question occurs, so the
+held-out questions test whether a model learned the facts from the training
+text (tests/e2e/test_demo_samples.sh checks both properties independently).
 """
 import json
 import os
@@ -158,9 +166,61 @@ def policy_doc(topic, facts):
     return "\n".join(intro + ["## Rules", ""] + [f"- {b}" for b in body] + [""])
 
 
+# Each fact is stated in several phrasings, as a real company's documents and
+# tickets would: the corpus generator draws them uniformly and never looks at
+# the FAQ split below, so the held-out questions are answerable from the
+# training text without ever appearing in it.  Chat questions never use the
+# FAQ's question templates (main() checks that no held-out question text
+# occurs anywhere in the training files).
+
+def cap(s):
+    return s[0].upper() + s[1:]
+
+
+def product_fact_sentence(p):
+    """one sentence restating one fact about product p, in a random phrasing"""
+    name, kind, rng_, acc, batt, war, price, proto = p
+    a = "an" if kind[0] in "aeiou" else "a"
+    return pick([
+        f"The {name} is {a} {kind}.",
+        f"The {name} is {a} {kind} that connects over {proto}.",
+        f"The {name} comes with a warranty of {war} months.",
+        f"The warranty of the {name} is {war} months.",
+        f"At {price} EUR the {name} is listed in the current price list.",
+        f"The {name} costs {price} EUR.",
+        f"The {name} talks {proto} to the gateway.",
+        f"The {name} measures {rng_} with an accuracy of {acc}.",
+        f"The accuracy of the {name} is {acc}.",
+        f"The {name} ({kind}, {proto}, {war} months warranty, {price} EUR) was installed.",
+    ])
+
+
+def error_fact_sentence(e):
+    code, what, fix = e
+    return pick([
+        f"Error {code} means {what}.",
+        f"{code} stands for {what}.",
+        f"To fix {code}, {fix}.",
+        f"The fix for {code} ({what}) is to {fix}.",
+        f"When a device shows {code}, {fix}.",
+    ])
+
+
+def plan_fact_sentence(pl):
+    name, users, devices, retention, support = pl
+    return pick([
+        f"The {name} plan allows {devices} devices and {users} users.",
+        f"The {name} plan keeps data for {retention}.",
+        f"On the {name} plan data is kept for {retention} and up to {devices} devices can be connected.",
+        f"The {name} plan includes {support}.",
+    ])
+
+
 def incident_report(i):
     p = pick(PRODUCTS)
+    name, kind, rng_, acc, batt, war, price, proto = p
     code, what, fix = pick(ERRORS)
+    plan = pick(PLANS)
     cust = pick(COMPANIES)
     site = pick(SITES)
     day = rng.randrange(1, 28)
@@ -168,44 +228,110 @@ def incident_report(i):
                   "August", "September", "October", "November"])
     n = rng.randrange(2, 40)
     eng = pick(FIRST)
+    age = rng.randrange(3, 60)
+    under = "still under" if age < war else "out of"
     return "\n".join([
         f"# Incident report IR-{1000 + i}", "",
-        f"On {month} {day}, {cust} reported that {n} {p[0]} devices in their {site} "
+        f"On {month} {day}, {cust} reported that {n} {name} devices in their {site} "
         f"showed error {code} ({what}).", "",
         "## Analysis", "",
         f"{eng} from the support team checked the Fieldline logs. The devices had been "
-        f"running for {rng.randrange(3, 60)} months. The root cause was {what}.", "",
+        f"running for {age} months. The root cause was {what}. "
+        f"{product_fact_sentence(p)} {error_fact_sentence((code, what, fix))}", "",
+        f"The {name} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} with a warranty of {war} months, "
+        f"so the devices were {under} warranty. {cust} is on the {plan[0]} plan. "
+        f"{plan_fact_sentence(plan)}", "",
         "## Resolution", "",
         f"The customer was asked to {fix}. All devices reported normal readings "
         f"{rng.randrange(1, 48)} hours later.", ""])
 
 
+def kb_article(i):
+    """a short knowledge-base note: a few facts about products, errors and plans"""
+    p, q = rng.sample(PRODUCTS, 2)
+    e = pick(ERRORS)
+    pl = pick(PLANS)
+    title = pick([f"Choosing between the {p[0]} and the {q[0]}", f"Notes on the {p[0]}",
+                  f"Field tips: {p[0]} and {e[0]}", f"Customer questions about the {p[0]}"])
+    facts = [product_fact_sentence(p), product_fact_sentence(p), product_fact_sentence(q),
+             error_fact_sentence(e), plan_fact_sentence(pl)]
+    rng.shuffle(facts)
+    return "\n".join([f"# KB-{2000 + i}: {title}", "", " ".join(facts), ""])
+
+
+# chat questions per fact: (question templates, answer templates); {n} product,
+# {c} error code.  None of them is a FAQ question template (faq_pairs).
+def product_qa(p):
+    name, kind, rng_, acc, batt, war, price, proto = p
+    a = "an" if kind[0] in "aeiou" else "a"
+    other = pick([k for k in sorted({x[1] for x in PRODUCTS}) if k != kind])
+    return [
+        ([f"How long is the warranty on the {name}?", f"How many months of warranty does the {name} have?",
+          f"Is the {name} covered by a warranty, and for how long?", f"{name} warranty period?"],
+         [f"The {name} has a warranty of {war} months from delivery.", f"{war} months.",
+          f"{war} months from the date of delivery.", f"The warranty on the {name} is {war} months."]),
+        ([f"How much is the {name}?", f"What is the list price of the {name}?",
+          f"Price of the {name}, please?", f"What do you charge for one {name}?"],
+         [f"The list price of the {name} is {price} EUR. Volume discounts start at 50 units.",
+          f"{price} EUR.", f"One {name} costs {price} EUR."]),
+        ([f"Which radio does the {name} use?", f"How does the {name} connect to the gateway?",
+          f"What connectivity does the {name} have?", f"Does the {name} need a special network?"],
+         [f"The {name} connects over {proto}.", f"{proto}.", f"It uses {proto}."]),
+        ([f"Is the {name} {'an' if other[0] in 'aeiou' else 'a'} {other}?"],
+         [f"No, the {name} is {a} {kind}.", f"No, it is {a} {kind}."]),
+        ([f"What exactly is the {name}?", f"Can you tell me what the {name} is?", f"What is the {name} for?"],
+         [f"The {name} is {a} {kind}.", f"{a.capitalize()} {kind}."]),
+        ([f"How accurate is the {name}?", f"What precision does the {name} have?",
+          f"What is the measuring range of the {name}?", f"Accuracy of the {name}?"],
+         [f"The {name} measures {rng_} with an accuracy of {acc}.", f"{acc}.",
+          f"The accuracy of the {name} is {acc}."]),
+    ]
+
+
+def error_qa(e, name):
+    code, what, fix = e
+    return [
+        ([f"Hi, our {name} in the {pick(SITES)} shows {code}. What should we do?",
+          f"We see {code} on several devices after the update, is this known?",
+          f"What is {code} on a {name}?", f"{code} on the display, what is that?"],
+         [f"Error {code} means {what}. Please {fix}. If the error comes back, reply to this "
+          "ticket and we will send a replacement.", f"{cap(what)}.", f"Error {code} means {what}.",
+          f"Yes. {code} ({what}) can appear after an update. Please {fix}."]),
+        ([f"How can we clear {code}?", f"What is the fix for {code}?", f"How to resolve {code} on the {name}?"],
+         [f"{cap(fix)}.", f"To resolve {code}, {fix}.", f"Please {fix}."]),
+    ]
+
+
+def plan_qa(pl):
+    name, users, devices, retention, support = pl
+    return [
+        ([f"How many sensors can we connect on the {name} plan?", f"What is the device limit of {name}?"],
+         [f"{devices} devices.", f"The {name} plan allows {devices} devices and {users} users."]),
+        ([f"How long is data kept on the {name} plan?", f"What is the data retention of {name}?"],
+         [f"{retention}.", f"The {name} plan keeps data for {retention}."]),
+        ([f"What support comes with the {name} plan?"], [f"The {name} plan includes {support}."]),
+    ]
+
+
+SYSTEM = "You are the support assistant of Halvorsen Instruments."
+
+
 def chat_record():
     p = pick(PRODUCTS)
-    name, kind, rng_, acc, batt, war, price, proto = p
-    code, what, fix = pick(ERRORS)
-    cust = pick(COMPANIES)
-    user = pick(FIRST)
-    kinds = [
-        (f"Hi, our {name} in the {pick(SITES)} shows {code}. What should we do?",
-         f"Error {code} means {what}. Please {fix}. If the error comes back, reply to this "
-         "ticket and we will send a replacement."),
-        (f"How long is the warranty on the {name}?",
-         f"The {name} has a warranty of {war} months from delivery."),
-        (f"What is the measuring range of the {name}?",
-         f"The {name} measures {rng_} with an accuracy of {acc}."),
-        (f"Which radio does the {name} use?",
-         f"The {name} connects over {proto}."),
-        (f"How much does the {name} cost?",
-         f"The list price of the {name} is {price} EUR. Volume discounts start at 50 units."),
-        (f"We see {code} on several devices after the update, is this known?",
-         f"Yes. {code} ({what}) can appear after an update. Please {fix}."),
-    ]
-    q, a = pick(kinds)
-    msgs = [{"role": "system", "content": "You are the support assistant of Halvorsen Instruments."},
-            {"role": "user", "content": f"{q} ({user}, {cust})"},
-            {"role": "assistant", "content": a}]
-    if rng.random() < 0.3:
+    r = rng.random()
+    if r < 0.55:
+        qs, ans = pick(product_qa(p))
+    elif r < 0.85:
+        qs, ans = pick(error_qa(pick(ERRORS), p[0]))
+    else:
+        qs, ans = pick(plan_qa(pick(PLANS)))
+    q = pick(qs)
+    a = pick(ans)
+    if rng.random() < 0.5:
+        q = f"{q} ({pick(FIRST)}, {pick(COMPANIES)})"
+    msgs = [{"role": "system", "content": SYSTEM}] if rng.random() < 0.5 else []
+    msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    if rng.random() < 0.2:
         msgs += [{"role": "user", "content": "Thanks, that worked."},
                  {"role": "assistant", "content": "Glad to help. I am closing this ticket."}]
     return {"messages": msgs}
@@ -249,10 +375,22 @@ def main():
     with open(os.path.join(out, "support_chats.jsonl"), "w", encoding="utf-8") as f:
         for _ in range(3000):
             f.write(json.dumps(chat_record(), ensure_ascii=False) + "\n")
+    for i in range(400):
+        write(os.path.join(docs, "kb", f"kb-{2000 + i}.md"), kb_article(i))
+    # the FAQ split has its own seed: the corpus above does not depend on it
     pairs = faq_pairs()
-    rng.shuffle(pairs)
+    random.Random(SEED + 1).shuffle(pairs)
     n_held = len(pairs) // 6
     held, train = pairs[:n_held], pairs[n_held:]
+    # no held-out question may occur in any training file
+    training_text = []
+    for d, _, files in os.walk(docs):
+        training_text += [open(os.path.join(d, f), encoding="utf-8").read() for f in files]
+    training_text.append(open(os.path.join(out, "support_chats.jsonl"), encoding="utf-8").read())
+    training_text.append("\n".join(q for q, _ in train))
+    for q, _ in held:
+        if any(q in t for t in training_text):
+            sys.exit(f"gen_samples: held-out question '{q}' occurs in the training text")
     with open(os.path.join(out, "faq.jsonl"), "w", encoding="utf-8") as f:
         for q, a in train:
             f.write(json.dumps({"prompt": f"Question: {q}\nAnswer:", "completion": f" {a}"}) + "\n")

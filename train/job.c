@@ -200,11 +200,12 @@ slm_status slm_train_job_run(const slm_train_config *c, volatile sig_atomic_t *s
     int64_t n_train = 0;
     for (int64_t i = 0; i < params->n; i++) n_train += params->v[i].n;
     slm_log_info("slm %s train: mode %s, %lld trainable parameters in %lld tensors, "
-                 "%lld threads x %d rank(s), seed %lld\n--- resolved config ---\n%s"
-                 "-----------------------",
+                 "%lld threads x %d rank(s), seed %lld%s%s%s",
                  SLM_VERSION, slm_train_mode_name((slm_train_mode)c->mode), (long long)n_train,
                  (long long)params->n, (long long)omp_get_max_threads(), slm_dist_size(),
-                 (long long)c->seed, cfg_text);
+                 (long long)c->seed, /* --quiet: the config is in DIR/config.ini, not on stderr */
+                 progress ? "\n--- resolved config ---\n" : "", progress ? cfg_text : "",
+                 progress ? "-----------------------" : "");
 
     slm_graph_ctx gr = {tr, tp.lora && tp.lora_dropout > 0};
     slm_train_model model = slm_graph_model(&gr, w.hp.n_vocab);

@@ -51,6 +51,14 @@ i2=$(echo "$g2" | $SLM_PYTHON -c 'import json,sys; print(json.load(sys.stdin)["i
 if [ "$i1" = "$i2" ] && [ "$i1" != "[]" ]; then echo "ok   generate greedy = llama.cpp ($i1)"
 else echo "FAIL generate greedy: slm $i1 vs llama.cpp $i2"; fail=1; fi
 
+# text mode, stdout and stderr on one pipe: the text ends with its own newline,
+# so the stderr summary is a line of its own (the last one)
+$SLM generate --model $m --prompt "$P" --temp 0 --max-tokens 8 >$tmp/both.txt 2>&1
+last=$(tail -n 1 $tmp/both.txt)
+if [[ "$last" == "slm generate: "*" prompt tokens, 8 generated, seed "* ]] && [ "$(wc -l <$tmp/both.txt)" -ge 2 ]; then
+    echo "ok   generate text ends with a newline before the stderr summary"
+else echo "FAIL generate text/summary on one pipe:"; cat -A $tmp/both.txt; fail=1; fi
+
 s1=$($SLM generate --model $m --prompt "$P" --temp 1 --top-k 50 --top-p 0.9 --seed 5 --max-tokens 16 --json | tail -1)
 s2=$($SLM generate --model $m --prompt "$P" --temp 1 --top-k 50 --top-p 0.9 --seed 5 --max-tokens 16 --json | tail -1)
 s3=$($SLM generate --model $m --prompt "$P" --temp 1 --top-k 50 --top-p 0.9 --seed 6 --max-tokens 16 --json | tail -1)

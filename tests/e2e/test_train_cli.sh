@@ -68,6 +68,9 @@ ckpt_every = 10
 threads = 2
 INI
 "$SLM" train --config "$W/job.ini" --out "$W/run" --quiet 2> "$W/run.log" || { cat "$W/run.log"; fail "train on an HDF5 dataset"; }
+# --quiet: no resolved config on stderr (it is in DIR/config.ini)
+! grep -q "resolved config" "$W/run.log" || { cat "$W/run.log"; fail "--quiet printed the resolved config"; }
+grep -q '^\[optim\]' "$W/run/config.ini" || fail "config.ini missing in the run directory"
 n_val=$(grep -c '"val_loss":[0-9]' "$W/run/metrics.jsonl")
 [ "$n_val" -eq 2 ] || fail "expected 2 validation losses, got $n_val"
 "${SLM_PYTHON:-/usr/bin/python3}" -c "
