@@ -52,12 +52,12 @@ ln -sfn "$ROOT/data/samples" samples # commands below read samples/...
 # ---- sizes ---------------------------------------------------------------
 if [ "$QUICK" = 1 ]; then
     VOCAB=400 DIM=32 LAYERS=2 HEADS=2 KV=1 SEQ=64 BATCH=2
-    PRE_STEPS=6 LORA_STEPS=4 DIST_STEPS=4 DUMP_SEQS=16 RANK=4 GEN_TOKENS=6
+    PRE_STEPS=6 LORA_STEPS=4 DIST_STEPS=4 DUMP_SEQS=16 RANK=4 GEN_TOKENS=6 LORA_LR=2e-3
     FAQ_N=2 HELDOUT_GLOB='ir-100[0-1].md'
 else
     VOCAB=1536 DIM=192 LAYERS=4 HEADS=4 KV=2 SEQ=128 BATCH=16
-    PRE_STEPS=250 LORA_STEPS=200 DIST_STEPS=80 DUMP_SEQS=400 RANK=16 GEN_TOKENS=24
-    FAQ_N=0 HELDOUT_GLOB='ir-10[0-4]*.md'
+    PRE_STEPS=250 LORA_STEPS=300 DIST_STEPS=80 DUMP_SEQS=400 RANK=32 GEN_TOKENS=24
+    FAQ_N=0 HELDOUT_GLOB='ir-10[0-4]*.md' LORA_LR=3e-3
 fi
 THREADS=${SLM_THREADS:-0}
 
@@ -223,7 +223,7 @@ train = sft.h5
 seq_len = $SEQ
 batch = $BATCH
 [optim]
-lr = 2e-3
+lr = $LORA_LR
 warmup = $(( LORA_STEPS / 10 ))
 min_lr = 2e-4
 [train]
