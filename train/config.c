@@ -103,6 +103,33 @@ static void choice_name(const char *choices, int64_t idx, char *out, size_t cap)
     out[len] = 0;
 }
 
+/* inih reads a line in pieces of INI_MAX_LINE - 1 bytes (newline included)
+ * and parses the rest of a longer line as a line of its own, so slm refuses
+ * longer lines, and string values whose resolved line (key = value, as
+ * config.ini and checkpoints print it) would be longer (found by fuzz_config:
+ * "vocab=<190 bytes>" loaded, its printed form did not load back). */
+#define INI_LINE_MAX (INI_MAX_LINE - 3)
+
+static slm_status check_lines(const char *text, const char *where) {
+    int line = 1;
+    size_t len = 0;
+    for (const char *p = text;; p++) {
+        if (*p && *p != '\n') {
+            len++;
+            continue;
+        }
+        if (len > INI_LINE_MAX) {
+            slm_log_error("%s:%d: line of %zu characters; the INI reader takes at most %d "
+                          "(shorten the path, e.g. through a symbolic link)",
+                          where, line, len, INI_LINE_MAX);
+            return SLM_ERR_USAGE;
+        }
+        if (!*p) return SLM_OK;
+        line++;
+        len = 0;
+    }
+}
+
 /* Parses val into the field of k; on error writes the reason to why. */
 static bool set_field(slm_train_config *c, const slm_cfg_key *k, const char *val, char *why,
                       size_t cap) {
@@ -120,6 +147,11 @@ static bool set_field(slm_train_config *c, const slm_cfg_key *k, const char *val
         for (size_t i = 0; i + 1 < n && !bad; i++)
             bad = isspace((unsigned char)val[i]) && val[i + 1] == ';';
         for (size_t i = 0; i < n && !bad; i++) bad = val[i] == '\n' || val[i] == '\r';
+        if (strlen(k->name) + 3 + n > INI_LINE_MAX) {
+            snprintf(why, cap, "value of %zu characters; '%s = value' must fit in %d (shorten "
+                     "the path, e.g. through a symbolic link)", n, k->name, INI_LINE_MAX);
+            return false;
+        }
         if (bad) {
             snprintf(why, cap, "'%s' cannot be written back to an INI file (it starts with ';' or "
                      "'#', has a ' ;' or a line break, or spaces at either end)", val);
@@ -252,14 +284,15 @@ slm_status slm_train_config_load_file(slm_train_config *c, const char *path) {
     slm_status st = slm_read_file(path, &text, &len);
     if (st == SLM_ERR_USAGE) return SLM_ERR_IO; /* missing file: exit 1 as before */
     if (st != SLM_OK) return st;
-    ini_ctx x = {.c = c};
-    st = report(ini_parse_string(text, on_ini_key, &x), &x, path);
+    st = slm_train_config_load_string(c, text, path);
     free(text);
     return st;
 }
 
 slm_status slm_train_config_load_string(slm_train_config *c, const char *text,
                                         const char *where) {
+    slm_status st = check_lines(text, where);
+    if (st != SLM_OK) return st;
     ini_ctx x = {.c = c};
     return report(ini_parse_string(text, on_ini_key, &x), &x, where);
 }

@@ -24,7 +24,9 @@ for h in tests/fuzz/fuzz_*.c; do
         "$CC" -std=c11 -O1 -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) \
             -o "$bin" "$h" tests/fuzz/replay.c "$LIB" $(pkg-config --libs $PKGS) -fopenmp -lm -ldl -lpthread
     fi
-    echo "== $name: $("$bin" "$corpus")"
+    # (not inside echo's arguments: there a crash would not stop the test)
+    if ! res=$("$bin" "$corpus"); then echo "FAIL: replaying $corpus through fuzz_$name"; exit 1; fi
+    echo "== $name: $res"
     n=$((n + 1))
 done
 [ $n -gt 0 ] || { echo "skip: no fuzz corpora to replay"; exit 77; }

@@ -161,6 +161,43 @@ static void test_doc_up_to_date(void **state) {
     free(gen);
 }
 
+/* Lines and values longer than the INI reader takes are refused; a long
+ * value that fits loads and its resolved config loads back the same. */
+static void test_long_lines(void **state) {
+    (void)state;
+    char path[256], text[512];
+    for (int len = 150; len <= 200; len += 50) {
+        memset(path, 'p', (size_t)len);
+        path[0] = '/';
+        path[len] = 0;
+        snprintf(text, sizeof text, "[model]\nmode = pretrain\nvocab=%s\n", path);
+        slm_train_config c;
+        slm_train_config_defaults(&c);
+        slm_status st = slm_train_config_load_string(&c, text, "long.ini");
+        if (len == 200) {
+            assert_int_equal(st, SLM_ERR_USAGE);
+        } else {
+            assert_int_equal(st, SLM_OK);
+            char *ini = slm_train_config_to_ini(&c);
+            slm_train_config c2;
+            slm_train_config_defaults(&c2);
+            assert_int_equal(slm_train_config_load_string(&c2, ini, "resolved"), SLM_OK);
+            assert_string_equal(c2.vocab, path);
+            free(ini);
+            slm_train_config_free(&c2);
+        }
+        slm_train_config_free(&c);
+    }
+    /* a value whose "key = value" line would not fit, though "key=value" does */
+    memset(path, 'q', 191);
+    path[191] = 0;
+    snprintf(text, sizeof text, "[model]\nvocab=%s\n", path);
+    slm_train_config c;
+    slm_train_config_defaults(&c);
+    assert_int_equal(slm_train_config_load_string(&c, text, "long.ini"), SLM_ERR_USAGE);
+    slm_train_config_free(&c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_precedence),
@@ -168,6 +205,7 @@ int main(void) {
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_roundtrip_and_compat),
         cmocka_unit_test(test_doc_up_to_date),
+        cmocka_unit_test(test_long_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
