@@ -427,7 +427,9 @@ void slm_train_config_write_doc(FILE *f) {
                "errors (exit 2) naming the file, the line and the key.  Paths are relative to\n"
                "the current directory.  Keys marked *resume* must be equal when a run is\n"
                "resumed from a checkpoint (model shape keys only in pretrain mode, lora keys\n"
-               "only in lora mode).\n");
+               "only in lora mode).  Lines are limited to %d characters, and so is the\n"
+               "`key = value` line of a string value (the INI reader's buffer; use a shorter\n"
+               "path, e.g. a symbolic link).\n", INI_LINE_MAX);
     const char *sec = "";
     for (int i = 0; i < slm_train_config_n_keys; i++) {
         const slm_cfg_key *k = &slm_train_config_keys[i];
