@@ -10,15 +10,39 @@
 #include "cli/opts.h"
 #include "core/fileio.h"
 #include "data/tokenizer.h"
+#include "quantize/hessian.h"
 #include "quantize/imatrix_collect.h"
 
+/* The activation second moments plus, for an untied embedding (which has no
+ * input activations), its sensitivity matrix as one more entry. */
+static slm_status save_hessian(const char *path, const slm_imatrix_stats *s, const slm_llama_weights *w,
+                               const slm_imatrix_acc *acc, int64_t n) {
+    const int64_t C = w->hp.n_embd;
+    slm_imatrix_acc *all = calloc((size_t)n + 1, sizeof *all);
+    double *M = w->hp.tied_output ? NULL : malloc(sizeof(double) * (size_t)(C * C));
+    slm_status st = (all && (M || w->hp.tied_output)) ? SLM_OK : SLM_ERR_NOMEM;
+    if (st == SLM_OK) {
+        memcpy(all, acc, sizeof *all * (size_t)n);
+        if (M) {
+            st = slm_imatrix_stats_embd_cov(s, M);
+            all[n] = (slm_imatrix_acc){"token_embd.weight", C, NULL, 1.0, M};
+        }
+    }
+    if (st == SLM_OK) st = slm_hessian_save(path, all, M ? n + 1 : n);
+    free(M);
+    free(all);
+    return st;
+}
+
 int slm_cmd_imatrix(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *out = NULL;
+    const char *model = NULL, *data = NULL, *out = NULL, *hessian = NULL;
     int64_t ctx = 128, chunks = 0;
     slm_opt opts[] = {
         {"model", 'm', SLM_OPT_STR, &model, NULL, "FILE", "model GGUF (required)"},
         {"data", 'd', SLM_OPT_STR, &data, NULL, "FILE", "calibration text, UTF-8 (required)"},
         {"out", 'o', SLM_OPT_STR, &out, NULL, "FILE", "output imatrix GGUF (required)"},
+        {"hessian", 0, SLM_OPT_STR, &hessian, NULL, "FILE",
+         "also write the inputs' second moments (x x^T) for 'slm quantize --hessian'"},
         {"ctx", 0, SLM_OPT_INT, &ctx, "128", "N", "tokens per chunk"},
         {"chunks", 0, SLM_OPT_INT, &chunks, "0", "N", "at most N chunks (0: all the text)"},
         {0},
@@ -62,6 +86,7 @@ int slm_cmd_imatrix(int argc, char **argv) {
         st = SLM_ERR_USAGE;
     }
     if (st == SLM_OK) st = slm_imatrix_stats_init(&w, &s);
+    if (st == SLM_OK && hessian) st = slm_imatrix_stats_enable_cov(s);
     int32_t *chunk = st == SLM_OK ? malloc(sizeof(int32_t) * (size_t)ctx) : NULL;
     if (st == SLM_OK && !chunk) st = SLM_ERR_NOMEM;
     const double t0 = slm_time_sec();
@@ -81,6 +106,8 @@ int slm_cmd_imatrix(int argc, char **argv) {
         if (st == SLM_OK)
             fprintf(stderr, "imatrix: %lld entries from %lld chunks of %lld tokens -> %s\n", (long long)n,
                     (long long)n_chunks, (long long)ctx, out);
+        if (st == SLM_OK && hessian) st = save_hessian(hessian, s, &w, acc, n);
+        if (st == SLM_OK && hessian) fprintf(stderr, "imatrix: input second moments -> %s\n", hessian);
     }
     free(chunk);
     free(ids);

@@ -12,7 +12,8 @@
 #include "quantize/quants.h"
 
 int slm_cmd_quantize(int argc, char **argv) {
-    const char *imatrix_path = NULL;
+    const char *imatrix_path = NULL, *hessian_path = NULL;
+    double damp = 0.01;
     slm_strlist keep = {0}, over = {0};
     int64_t threads = 0;
     bool no_refine = false, quiet = false;
@@ -21,6 +22,10 @@ int slm_cmd_quantize(int argc, char **argv) {
     slm_opt opts[] = {
         {"imatrix", 0, SLM_OPT_STR, &imatrix_path, NULL, "FILE",
          "importance matrix (llama.cpp imatrix GGUF, e.g. from 'slm imatrix')"},
+        {"hessian", 0, SLM_OPT_STR, &hessian_path, NULL, "FILE",
+         "input second moments from 'slm imatrix --hessian': K-type tensors are quantized with error "
+         "feedback (GPTQ-style, same GGUF types)"},
+        {"damp", 0, SLM_OPT_FLOAT, &damp, "0.01", "X", "dampening of --hessian, relative to its mean diagonal"},
         {"keep", 0, SLM_OPT_LIST, &keep, NULL, "PATTERN",
          "leave tensors whose name matches the regex in their input type (repeatable)"},
         {"type-override", 0, SLM_OPT_LIST, &over, NULL, "PATTERN=TYPE",
@@ -32,7 +37,7 @@ int slm_cmd_quantize(int argc, char **argv) {
         {0},
     };
     int rc = slm_opts_parse(
-        "quantize", "slm quantize IN.gguf OUT.gguf TYPE [--imatrix F] [--keep PATTERN] "
+        "quantize", "slm quantize IN.gguf OUT.gguf TYPE [--imatrix F] [--hessian F] [--keep PATTERN] "
                     "[--type-override PATTERN=TYPE] [--threads N]",
         "Quantize a Llama GGUF the way llama.cpp's llama-quantize does (same per-tensor types),\n"
         "with slm's refined quantizers.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
@@ -41,6 +46,7 @@ int slm_cmd_quantize(int argc, char **argv) {
     if (rc >= 0) return rc;
     rc = 2;
     slm_imatrix *im = NULL;
+    slm_hessian *hs = NULL;
     slm_mix_override *ov = NULL;
     if (pos.n != 3) {
         fprintf(stderr, "slm quantize: expected IN.gguf OUT.gguf TYPE (see 'slm quantize --help')\n");
@@ -87,7 +93,20 @@ int slm_cmd_quantize(int argc, char **argv) {
             goto done;
         }
     }
+    if (hessian_path) {
+        if (!(damp > 0 && damp <= 10)) {
+            fprintf(stderr, "slm quantize: --damp %g out of range (0, 10]\n", damp);
+            goto done;
+        }
+        slm_status st = slm_hessian_load(hessian_path, &hs);
+        if (st != SLM_OK) {
+            rc = slm_status_exit_code(st);
+            goto done;
+        }
+    }
     p.imatrix = im;
+    p.hessian = hs;
+    p.damp = damp;
     p.refine = !no_refine;
     p.overrides = ov;
     p.n_overrides = over.n;
@@ -101,6 +120,7 @@ done:
         for (int i = 0; i < over.n; i++) free((char *)ov[i].pattern);
     free(ov);
     slm_imatrix_free(im);
+    slm_hessian_free(hs);
     slm_strlist_free(&keep);
     slm_strlist_free(&over);
     return rc;

@@ -29,6 +29,7 @@ typedef struct {
     int64_t n;         /* columns */
     double *sum2;      /* (n) sum of squared activations */
     double count;      /* tokens */
+    double *cov;       /* (n x n) sum of x x^T, or NULL (only for --hessian) */
 } slm_imatrix_acc;
 
 slm_status slm_imatrix_save(const char *path, const slm_imatrix_acc *acc, int64_t n_acc,

@@ -15,6 +15,18 @@ typedef struct slm_imatrix_stats slm_imatrix_stats; /* opaque accumulator */
 
 slm_status slm_imatrix_stats_init(const slm_llama_weights *w, slm_imatrix_stats **out);
 void slm_imatrix_stats_free(slm_imatrix_stats *s);
+/* Also sum x x^T per distinct input (attn_q, attn_output, ffn_gate,
+ * ffn_down, output): the entries' cov for slm_hessian_save. */
+slm_status slm_imatrix_stats_enable_cov(slm_imatrix_stats *s);
+/* Sensitivity matrix of token_embd's columns (M: n_embd x n_embd, needs
+ * enable_cov before the chunks), playing the role of the input second
+ * moments for error feedback: an error e in a token's embedding enters the
+ * residual stream and reaches every later matrix W through its RMSNorm
+ * (gain g), changing W's output by W diag(g) e / rms, so
+ *   M = sum over the norms of E[1/rms^2] diag(g) W^T W diag(g)
+ * (attn_norm -> q, k, v; ffn_norm -> gate, up; output_norm -> output), and
+ * e^T M e is the first-order squared change of all those outputs. */
+slm_status slm_imatrix_stats_embd_cov(const slm_imatrix_stats *s, double *M);
 /* One chunk: tokens (T), positions 0..T-1, causal.  Accumulates. */
 slm_status slm_imatrix_stats_add(slm_imatrix_stats *s, const int32_t *tokens, int64_t T);
 /* The accumulated entries (borrowed, valid until free). */

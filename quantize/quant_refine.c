@@ -7,7 +7,7 @@
 
 #include "quantize/quants_impl.h"
 
-/* Search budget per K type (kdesc below): rounds of the sub-block and
+/* Search budget per K type (slm_kdesc below): rounds of the sub-block and
  * super-block least-squares steps and the integer scale / min candidates
  * tried on either side of the rounded least-squares value.  Q6_K gets the
  * small budget: its 8-bit sub-block scales and 6-bit levels leave little to
@@ -16,31 +16,13 @@
 #define REFINE_BIG 4, 3, 2
 #define REFINE_SMALL 1, 1, 1
 
-/* Geometry of a K type in the common form value = (d*sc)*L - (dmin*m). */
-typedef struct {
-    int nsub, sublen;
-    int lmin, lmax;   /* level range */
-    int scmin, scmax; /* sub-block scale range */
-    int mmax;         /* sub-block min range 0..mmax (has_min) */
-    bool has_min;
-    int sub_iters, super_iters, radius;
-} kdesc;
+static const slm_kdesc KD_Q2 = {16, 16, 0, 3, 0, 15, 15, true, REFINE_BIG};
+static const slm_kdesc KD_Q3 = {16, 16, -4, 3, -32, 31, 0, false, REFINE_BIG};
+static const slm_kdesc KD_Q4 = {8, 32, 0, 15, 0, 63, 63, true, REFINE_BIG};
+static const slm_kdesc KD_Q5 = {8, 32, 0, 31, 0, 63, 63, true, REFINE_BIG};
+static const slm_kdesc KD_Q6 = {16, 16, -32, 31, -128, 127, 0, false, REFINE_SMALL};
 
-static const kdesc KD_Q2 = {16, 16, 0, 3, 0, 15, 15, true, REFINE_BIG};
-static const kdesc KD_Q3 = {16, 16, -4, 3, -32, 31, 0, false, REFINE_BIG};
-static const kdesc KD_Q4 = {8, 32, 0, 15, 0, 63, 63, true, REFINE_BIG};
-static const kdesc KD_Q5 = {8, 32, 0, 31, 0, 63, 63, true, REFINE_BIG};
-static const kdesc KD_Q6 = {16, 16, -32, 31, -128, 127, 0, false, REFINE_SMALL};
-
-/* A K block unpacked to integers and the half-precision super-scales. */
-typedef struct {
-    slm_half d_h, dmin_h;
-    float d, dmin;
-    int sc[16], m[16];
-    int L[SLM_QK_K];
-} kunp;
-
-static void set_d(kunp *u, slm_half dh, slm_half mh) {
+static void set_d(slm_kunp *u, slm_half dh, slm_half mh) {
     u->d_h = dh;
     u->dmin_h = mh;
     u->d = slm_f16_to_f32(dh);
@@ -55,7 +37,7 @@ static void unpack_2bit(const uint8_t *qs, int *L) {
             for (int l = 0; l < 32; l++) L[n + 32 * k + l] = (qs[n / 4 + l] >> (2 * k)) & 3;
 }
 
-static void unpack_k(slm_type t, const void *blk, kunp *u) {
+void slm_kblock_unpack(slm_type t, const void *blk, slm_kunp *u) {
     memset(u, 0, sizeof *u);
     switch (t) {
     case SLM_TYPE_Q2_K: {
@@ -123,7 +105,7 @@ static void unpack_k(slm_type t, const void *blk, kunp *u) {
     }
 }
 
-static void pack_k(slm_type t, const kunp *u, void *blk) {
+void slm_kblock_pack(slm_type t, const slm_kunp *u, void *blk) {
     uint8_t L[SLM_QK_K], ls[16], lm[16];
     switch (t) {
     case SLM_TYPE_Q2_K: {
@@ -152,11 +134,12 @@ static void pack_k(slm_type t, const kunp *u, void *blk) {
         }
         for (int e = 0; e < SLM_QK_K; e++) L[e] = (uint8_t)u->L[e];
         if (t == SLM_TYPE_Q4_K) {
-            slm_block_q4_K *b = blk;
-            slm_pack_k4_scales(ls, lm, b->scales);
-            slm_pack_q4_K_qs(L, b->qs);
-            b->d = u->d_h;
-            b->dmin = u->dmin_h;
+            slm_block_q4_K b; /* packed locally: gcc misjudges b->qs's size through void * */
+            slm_pack_k4_scales(ls, lm, b.scales);
+            slm_pack_q4_K_qs(L, b.qs);
+            b.d = u->d_h;
+            b.dmin = u->dmin_h;
+            memcpy(blk, &b, sizeof b);
         } else {
             slm_block_q5_K *b = blk;
             slm_pack_k4_scales(ls, lm, b->scales);
@@ -188,7 +171,7 @@ static inline double wsq(const float *w, int i, float diff) {
  * returns the sub-block's error.  Branch-free so that the compiler
  * vectorises it (this is most of the refinement's time); the levels are
  * the same as those of nearest rounding followed by a neighbour check. */
-static double best_levels(const kdesc *k, const float *x, const float *w, float dd, float dm,
+static double best_levels(const slm_kdesc *k, const float *x, const float *w, float dd, float dm,
                           int *L) {
     /* the reciprocal may round one level off; the neighbour check fixes that */
     const float inv = dd != 0.0f ? 1.0f / dd : 0.0f;
@@ -213,7 +196,7 @@ static double best_levels(const kdesc *k, const float *x, const float *w, float 
     return err;
 }
 
-static double sub_err(const kdesc *k, const float *x, const float *w, float dd, float dm,
+static double sub_err(const slm_kdesc *k, const float *x, const float *w, float dd, float dm,
                       const int *L) {
     double err = 0;
     for (int i = 0; i < k->sublen; i++) err += wsq(w, i, dd * L[i] - dm - x[i]);
@@ -222,7 +205,7 @@ static double sub_err(const kdesc *k, const float *x, const float *w, float dd, 
 
 /* Re-choose sc[j], m[j] and the levels of every sub-block for the current
  * d, dmin.  Never increases the error; returns the block's error. */
-static double subblock_step(const kdesc *k, const float *x, const float *w, kunp *u) {
+static double subblock_step(const slm_kdesc *k, const float *x, const float *w, slm_kunp *u) {
     double total = 0;
     int Lc[32];
     for (int j = 0; j < k->nsub; j++) {
@@ -297,7 +280,7 @@ static double subblock_step(const kdesc *k, const float *x, const float *w, kunp
     return total;
 }
 
-static double block_err(const kdesc *k, const float *x, const float *w, const kunp *u) {
+static double block_err(const slm_kdesc *k, const float *x, const float *w, const slm_kunp *u) {
     double e = 0;
     for (int j = 0; j < k->nsub; j++) {
         const int o = j * k->sublen;
@@ -306,7 +289,7 @@ static double block_err(const kdesc *k, const float *x, const float *w, const ku
     return e;
 }
 
-static void refine_k_block(const kdesc *k, const float *x, const float *w, kunp *u) {
+static void refine_k_block(const slm_kdesc *k, const float *x, const float *w, slm_kunp *u) {
     double err = subblock_step(k, x, w, u);
     for (int it = 0; it < k->super_iters; it++) {
         /* least squares for (D, M) with x ~ D*(sc*L) - M*m */
@@ -332,7 +315,7 @@ static void refine_k_block(const kdesc *k, const float *x, const float *w, kunp 
             D = ax / aa;
         }
         if (!isfinite(D) || !isfinite(M) || fabs(D) > 65000.0 || fabs(M) > 65000.0) break;
-        kunp v = *u;
+        slm_kunp v = *u;
         set_d(&v, slm_f32_to_f16((float)D), k->has_min ? slm_f32_to_f16((float)M) : 0);
         if (v.d_h == u->d_h && v.dmin_h == u->dmin_h) break;
         double e2 = subblock_step(k, x, w, &v);
@@ -346,7 +329,7 @@ static void refine_k_block(const kdesc *k, const float *x, const float *w, kunp 
     (void)block_err;
 }
 
-static const kdesc *kdesc_of(slm_type t) {
+const slm_kdesc *slm_kdesc_of(slm_type t) {
     switch (t) {
     case SLM_TYPE_Q2_K: return &KD_Q2;
     case SLM_TYPE_Q3_K: return &KD_Q3;
@@ -478,17 +461,17 @@ void slm_quantize_row(slm_type t, const float *x, void *y, int64_t n, const slm_
     /* Q6_K without an imatrix: the refinement lowers the error by only 0-3%
      * at 3-4x the cost of ggml's search, so it is skipped (only refine where
      * it pays); with an imatrix it gains 5-12% and is kept. */
-    const kdesc *k = (t == SLM_TYPE_Q6_K && !qw) ? NULL : kdesc_of(t);
+    const slm_kdesc *k = (t == SLM_TYPE_Q6_K && !qw) ? NULL : slm_kdesc_of(t);
     const size_t bb = slm_quant_block_bytes(t);
     if (k) {
         for (int64_t b = 0; b < n / SLM_QK_K; b++) {
             const float *xb = x + b * SLM_QK_K, *wb = qw ? qw + b * SLM_QK_K : NULL;
             uint8_t *yb = (uint8_t *)y + b * bb;
-            kunp u;
-            unpack_k(t, yb, &u);
+            slm_kunp u;
+            slm_kblock_unpack(t, yb, &u);
             refine_k_block(k, xb, wb, &u);
             uint8_t nb[sizeof(slm_block_q8_K)];
-            pack_k(t, &u, nb);
+            slm_kblock_pack(t, &u, nb);
             /* keep the refined block only if its true error is lower */
             if (slm_quant_row_sqerr(t, xb, nb, SLM_QK_K, wb) < slm_quant_row_sqerr(t, xb, yb, SLM_QK_K, wb))
                 memcpy(yb, nb, bb);

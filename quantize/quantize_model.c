@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/gguf.h"
+#include "quantize/gptq.h"
 #include "quantize/quant_refine.h"
 #include "quantize/quants.h"
 
@@ -18,6 +19,7 @@ slm_quantize_params slm_quantize_default_params(void) {
     memset(&p, 0, sizeof p);
     p.ftype = SLM_FTYPE_Q8_0;
     p.refine = true;
+    p.damp = 0.01;
     return p;
 }
 
@@ -25,6 +27,8 @@ typedef struct {
     const slm_gguf_tensor *src;
     slm_type type;
     const float *imat; /* (ne[0]) or NULL */
+    const float *H;    /* (ne[0] x ne[0]) input second moments, or NULL */
+    slm_gptq *gq;      /* factor of H, alive while the tensor is written */
     const slm_quantize_params *p;
     int64_t index, count;
     double t0; /* when the first chunk started */
@@ -42,6 +46,35 @@ static bool row_finite(const float *x, int64_t n) {
     return !bad;
 }
 
+/* Error-feedback path: the chunk's rows copied (or dequantized) into one
+ * buffer, then slm_gptq_rows; the factor lives from the first chunk to the
+ * last. */
+static slm_status fill_rows_gptq(fill_ctx *c, void *dst, int64_t row0, int64_t n_rows) {
+    const slm_gguf_tensor *s = c->src;
+    const int64_t n = s->ne[0], nrows = s->n_elements / n;
+    const size_t rb_in = slm_quant_row_bytes(s->type, n);
+    slm_status st = SLM_OK;
+    if (!c->gq) st = slm_gptq_new(c->H, n, c->p->damp, &c->gq);
+    float *W = st == SLM_OK ? malloc(sizeof(float) * (size_t)(n_rows * n)) : NULL;
+    if (st == SLM_OK && !W) st = SLM_ERR_NOMEM;
+    for (int64_t r = 0; st == SLM_OK && r < n_rows; r++) {
+        float *x = W + r * n;
+        slm_dequantize_row(s->type, (const uint8_t *)s->data + (size_t)(row0 + r) * rb_in, x, n);
+        if (!row_finite(x, n)) {
+            slm_log_error("quantize: tensor '%s' row %lld holds NaN or Inf: refusing to quantize it",
+                          s->name, (long long)(row0 + r));
+            st = SLM_ERR_FORMAT;
+        }
+    }
+    if (st == SLM_OK) st = slm_gptq_rows(c->gq, c->type, W, n_rows, c->imat, c->p->refine, dst);
+    free(W);
+    if (st != SLM_OK || row0 + n_rows == nrows) {
+        slm_gptq_free(c->gq);
+        c->gq = NULL;
+    }
+    return st;
+}
+
 /* Rows [row0, row0 + n_rows) of the output tensor, in parallel over rows.  An
  * F32 input row is quantized in place in the mapping; other input types are
  * first dequantized into a per-thread row buffer. */
@@ -55,6 +88,11 @@ static slm_status fill_rows(void *vctx, void *dst, int64_t row0, int64_t n_rows)
     slm_quant_opts o = {c->imat, c->p->refine};
     int64_t bad_row = -1;
     if (row0 == 0) c->t0 = slm_time_sec();
+    if (c->H) {
+        slm_status st = fill_rows_gptq(c, dst, row0, n_rows);
+        if (st != SLM_OK) return st;
+        goto done;
+    }
 #pragma omp parallel
     {
         float *row = direct ? NULL : malloc(sizeof(float) * (size_t)n_per_row);
@@ -86,11 +124,12 @@ static slm_status fill_rows(void *vctx, void *dst, int64_t row0, int64_t n_rows)
                       s->name, (long long)bad_row);
         return SLM_ERR_FORMAT;
     }
+done:
     if (!c->p->quiet && row0 + n_rows == nrows)
         slm_log_info("[%3lld/%3lld] %-28s %-5s -> %-5s [%lld x %lld] %.2f s%s", (long long)c->index + 1,
                      (long long)c->count, s->name, slm_quant_type_name(s->type),
                      slm_quant_type_name(c->type), (long long)n_per_row, (long long)nrows,
-                     slm_time_sec() - c->t0, c->imat ? " (imatrix)" : "");
+                     slm_time_sec() - c->t0, c->H ? " (imatrix, error feedback)" : c->imat ? " (imatrix)" : "");
     return SLM_OK;
 }
 
@@ -152,7 +191,7 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
     if (st == SLM_OK) st = slm_gguf_set_u32(w, "general.quantization_version", SLM_GGML_QNT_VERSION);
     if (st == SLM_OK) st = slm_gguf_set_u32(w, "general.file_type", (uint32_t)p->ftype);
     size_t in_bytes = 0, out_bytes = 0;
-    int n_imat = 0;
+    int n_imat = 0, n_gptq = 0;
     for (int64_t i = 0; st == SLM_OK && i < nt; i++) {
         const slm_gguf_tensor *t = slm_gguf_tensor_at(g, i);
         in_bytes += t->n_bytes;
@@ -172,13 +211,27 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
             }
             n_imat++;
         }
-        ctx[i] = (fill_ctx){t, types[i], imat, p, i, nt, 0.0};
+        const float *H = NULL;
+        int64_t n_h = 0;
+        double cnt = 0;
+        if (p->hessian && slm_gptq_supports(types[i]) &&
+            (H = slm_hessian_find(p->hessian, t->name, &n_h, &cnt)) != NULL) {
+            if (n_h != t->ne[0]) {
+                slm_log_error("quantize: hessian entry for '%s' is %lld x %lld, the tensor has %lld columns",
+                              t->name, (long long)n_h, (long long)n_h, (long long)t->ne[0]);
+                st = SLM_ERR_FORMAT;
+                break;
+            }
+            n_gptq++;
+        }
+        ctx[i] = (fill_ctx){t, types[i], imat, H, NULL, p, i, nt, 0.0};
         st = slm_gguf_add_tensor_rows(w, t->name, types[i], t->n_dims, t->ne, fill_rows, &ctx[i]);
     }
     if (st == SLM_OK) {
         if (p->n_threads > 0) omp_set_num_threads(p->n_threads);
-        slm_log_info("quantize: %s -> %s as %s, %lld tensors, %d fallbacks, %d with imatrix, %d threads",
-                     in_path, out_path, slm_ftype_name(p->ftype), (long long)nt, n_fallback, n_imat,
+        slm_log_info("quantize: %s -> %s as %s, %lld tensors, %d fallbacks, %d with imatrix, %d with error "
+                     "feedback, %d threads", in_path, out_path, slm_ftype_name(p->ftype), (long long)nt,
+                     n_fallback, n_imat, n_gptq,
                      p->n_threads > 0 ? p->n_threads : omp_get_max_threads());
         const double t0 = slm_time_sec();
         st = slm_gguf_writer_write(w, out_path);
@@ -188,6 +241,7 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
                          slm_gguf_writer_commit_seconds(w));
     }
     slm_gguf_writer_free(w);
+    for (int64_t i = 0; ctx && i < nt; i++) slm_gptq_free(ctx[i].gq);
     free(mt);
     free(types);
     free(ctx);

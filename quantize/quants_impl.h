@@ -37,7 +37,33 @@ void slm_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weigh
                              float *scales, float *the_mins, float rmin, float rdelta, int nstep,
                              bool use_mad);
 
-#endif
+
+/* ---- K blocks in the common form value = (d*sc)*L - (dmin*m)
+ * (quant_refine.c; used by the refinement and by gptq.c) ---- */
+/* Geometry of a K type. */
+typedef struct {
+    int nsub, sublen;
+    int lmin, lmax;   /* level range */
+    int scmin, scmax; /* sub-block scale range */
+    int mmax;         /* sub-block min range 0..mmax (has_min) */
+    bool has_min;
+    int sub_iters, super_iters, radius;
+} slm_kdesc;
+
+/* A K block unpacked to integers and the half-precision super-scales. */
+typedef struct {
+    slm_half d_h, dmin_h;
+    float d, dmin;
+    int sc[16], m[16];
+    int L[SLM_QK_K];
+} slm_kunp;
+
+/* Geometry of a K type (Q2_K..Q6_K), NULL for other types. */
+const slm_kdesc *slm_kdesc_of(slm_type t);
+/* Block bytes <-> integers; L in [lmin, lmax] of the type. */
+void slm_kblock_unpack(slm_type t, const void *blk, slm_kunp *u);
+void slm_kblock_pack(slm_type t, const slm_kunp *u, void *blk);
+
 
 /* K-quant packers: integer levels -> block bytes (layouts of quants.h). */
 void slm_pack_k4_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t scales[12]);
@@ -47,3 +73,5 @@ void slm_pack_q3_K_qs(uint8_t L[256] /* 0..7, modified */, uint8_t hmask[32], ui
 void slm_pack_q4_K_qs(const uint8_t L[256], uint8_t qs[128]);
 void slm_pack_q5_K_qs(const uint8_t L[256], uint8_t qh[32], uint8_t qs[128]);
 void slm_pack_q6_K_qs(const uint8_t L[256] /* 0..63 */, uint8_t ql[128], uint8_t qh[64]);
+
+#endif

@@ -141,7 +141,7 @@ static void test_imatrix_bad_files(void **state) {
     assert_int_equal(slm_imatrix_load(path, &m), SLM_ERR_FORMAT);
     assert_null(m);
     /* a well-formed GGUF without .in_sum2 tensors is refused too */
-    slm_imatrix_acc acc = {"blk.0.attn_q.weight", 4, (double[]){1, 2, 3, 4}, 2};
+    slm_imatrix_acc acc = {"blk.0.attn_q.weight", 4, (double[]){1, 2, 3, 4}, 2, NULL};
     assert_int_equal(slm_imatrix_save(path, &acc, 1, "t", 1, 2), SLM_OK);
     assert_int_equal(slm_imatrix_load(path, &m), SLM_OK);
     int64_t n = 0;

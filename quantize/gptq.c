@@ -1,0 +1,146 @@
+/* quantize/gptq.c — error-feedback quantization of K-quant rows (see gptq.h). */
+#include "quantize/gptq.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quantize/quants_impl.h"
+
+/* LAPACK (exported by OpenBLAS): Cholesky factorisation and inverse. */
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+struct slm_gptq {
+    int64_t n;
+    float *U;     /* (n x n) row-major; U[i][j], j >= i, the upper factor of H^-1 */
+    float *diagH; /* (n) diagonal of H as given (the default search weights) */
+    bool *dead;   /* (n) H_ii == 0 */
+};
+
+bool slm_gptq_supports(slm_type t) { return slm_kdesc_of(t) != NULL; }
+int64_t slm_gptq_n(const slm_gptq *g) { return g->n; }
+
+void slm_gptq_free(slm_gptq *g) {
+    if (!g) return;
+    free(g->U);
+    free(g->diagH);
+    free(g->dead);
+    free(g);
+}
+
+/* A = H + lambda I with dead columns replaced by unit rows/columns, then
+ * A <- chol(A^-1) (upper factor, row-major).  Row-major symmetric storage
+ * is LAPACK's column-major transpose: LAPACK's 'L' factor of A^-1 read
+ * row-major is the upper U with A^-1 = U^T U.  Returns the LAPACK info. */
+static int factor(const float *H, const bool *dead, int64_t n, double lambda, double *A) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            A[i * n + j] = (dead[i] || dead[j]) ? (i == j ? 1.0 : 0.0) : (double)H[i * n + j];
+    for (int64_t i = 0; i < n; i++)
+        if (!dead[i]) A[i * n + i] += lambda;
+    const int ni = (int)n;
+    int info = 0;
+    dpotrf_("L", &ni, A, &ni, &info);
+    if (info == 0) dpotri_("L", &ni, A, &ni, &info);
+    if (info == 0) dpotrf_("L", &ni, A, &ni, &info);
+    return info;
+}
+
+slm_status slm_gptq_new(const float *H, int64_t n, double damp, slm_gptq **out) {
+    *out = NULL;
+    if (n <= 0 || n > 65536) return SLM_ERR_FORMAT;
+    slm_gptq *g = calloc(1, sizeof *g);
+    double *A = malloc(sizeof(double) * (size_t)(n * n));
+    if (g) {
+        g->n = n;
+        g->U = malloc(sizeof(float) * (size_t)(n * n));
+        g->diagH = malloc(sizeof(float) * (size_t)n);
+        g->dead = calloc((size_t)n, sizeof(bool));
+    }
+    if (!g || !A || !g->U || !g->diagH || !g->dead) {
+        free(A);
+        slm_gptq_free(g);
+        return SLM_ERR_NOMEM;
+    }
+    double mean = 0;
+    int64_t live = 0;
+    bool finite = true;
+    for (int64_t i = 0; i < n * n; i++) finite &= isfinite(H[i]) != 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float d = H[i * n + i];
+        g->diagH[i] = d > 0 ? d : 0.0f;
+        g->dead[i] = !(d > 0);
+        if (d > 0) mean += d, live++;
+    }
+    mean = live ? mean / (double)live : 1.0;
+    int info = finite ? 1 : -1;
+    for (int tries = 0; info > 0 && tries < 6; tries++) /* damp x 1, 10, ... 1e5 */
+        info = factor(H, g->dead, n, damp * pow(10.0, tries) * mean, A);
+    if (info != 0) {
+        slm_log_error("gptq: the input covariance (%lld x %lld) is %s", (long long)n, (long long)n,
+                      finite ? "not positive definite even after dampening" : "not finite");
+        free(A);
+        slm_gptq_free(g);
+        return SLM_ERR_FORMAT;
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) g->U[i * n + j] = j >= i ? (float)A[i * n + j] : 0.0f;
+    free(A);
+    *out = g;
+    return SLM_OK;
+}
+
+/* One super-block [c0, c0 + QK_K) of one row w (the whole row, updated in
+ * place inside the block): block parameters from slm's search on the
+ * current values, then levels column by column with error feedback inside
+ * the block; e (QK_K) receives the scaled errors for the trailing update. */
+static void row_block(const slm_gptq *g, slm_type t, const slm_kdesc *k, float *w, int64_t c0,
+                      const float *imat, bool refine, void *blk, float *e) {
+    const int64_t n = g->n;
+    slm_quant_opts o = {imat + c0, refine};
+    slm_quantize_row(t, w + c0, blk, SLM_QK_K, &o);
+    slm_kunp u;
+    slm_kblock_unpack(t, blk, &u);
+    for (int i = 0; i < SLM_QK_K; i++) {
+        const int64_t c = c0 + i;
+        const int j = i / k->sublen;
+        const float dd = u.d * (float)u.sc[j], dm = u.dmin * (float)u.m[j];
+        const float x = w[c];
+        int L = dd != 0.0f ? slm_nearest_int(SLM_QMAX(-1e6f, SLM_QMIN(1e6f, (x + dm) / dd))) : 0;
+        L = SLM_QMAX(k->lmin, SLM_QMIN(k->lmax, L));
+        u.L[i] = L;
+        const float err = (x - (dd * (float)L - dm)) / g->U[c * n + c];
+        e[i] = err;
+        const float *Ui = g->U + c * n;
+        for (int64_t jj = c + 1; jj < c0 + SLM_QK_K; jj++) w[jj] -= err * Ui[jj];
+    }
+    slm_kblock_pack(t, &u, blk);
+}
+
+slm_status slm_gptq_rows(const slm_gptq *g, slm_type t, float *W, int64_t rows, const float *imat,
+                         bool refine, void *dst) {
+    const slm_kdesc *k = slm_kdesc_of(t);
+    const int64_t n = g->n;
+    const size_t rb = slm_quant_row_bytes(t, n), bb = slm_quant_block_bytes(t);
+    if (!k || rb == 0) return SLM_ERR_USAGE;
+    float *E = malloc(sizeof(float) * (size_t)(rows * SLM_QK_K));
+    if (!E) return SLM_ERR_NOMEM;
+    const float *wts = imat ? imat : g->diagH;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < n; c++)
+            if (g->dead[c]) W[r * n + c] = 0.0f;
+    for (int64_t c0 = 0; c0 < n; c0 += SLM_QK_K) {
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int64_t r = 0; r < rows; r++)
+            row_block(g, t, k, W + r * n, c0, wts, refine,
+                      (uint8_t *)dst + (size_t)r * rb + (size_t)(c0 / SLM_QK_K) * bb, E + r * SLM_QK_K);
+        const int64_t rest = n - c0 - SLM_QK_K;
+        if (rest > 0) /* W[:, c0+256:] -= E . U[c0:c0+256, c0+256:] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)rest, SLM_QK_K, -1.0f,
+                        E, SLM_QK_K, g->U + c0 * n + c0 + SLM_QK_K, (int)n, 1.0f, W + c0 + SLM_QK_K, (int)n);
+    }
+    free(E);
+    return SLM_OK;
+}
