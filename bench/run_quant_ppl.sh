@@ -13,9 +13,12 @@
 #     dim 256, ffn 768, 4 layers, 4 heads / 2 kv heads, untied embeddings so
 #     that token_embd is quantized with the mix's base type as in real Llama
 #     models, STEPS steps of 8 x 128 tokens, lr LR cosine), slm export F32;
-#  3. slm imatrix on the calibration text;
+#  3. slm imatrix on the calibration text (--hessian: also the inputs'
+#     second moments, for slm's error-feedback quantization);
 #  4. for Q4_K_M, Q3_K_M, Q2_K: slm quantize and llama_model_quantize
 #     (tests/tools/ref_quantize), each without and with the same imatrix;
+#     a third row "+H": slm with the imatrix and --hessian (same calibration
+#     text) against llama.cpp with the imatrix;
 #  5. perplexity of every file by llama.cpp; increase over F32 and the ratio
 #     slm increase / llama.cpp increase (target <= 0.8 with an imatrix at
 #     Q4_K_M and Q3_K_M, <= 1.0 without).
@@ -28,12 +31,12 @@ source scripts/env.sh
 SLM=${SLM_BIN:-$PWD/$BUILD/slm}
 T=$PWD/$BUILD/tools
 W=${WORK:-$PWD/$BUILD/quant_ppl}
-STEPS=${STEPS:-600}
+STEPS=${STEPS:-2400}
 LR=${LR:-5e-3}
 CTX=${CTX:-128}
 PYLIB=${PYLIB:-$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])' 2>/dev/null)}
-HELDOUT=${HELDOUT:-20000}
-TRAIN_BYTES=${TRAIN_BYTES:-3000000}
+HELDOUT=${HELDOUT:-40000}
+TRAIN_BYTES=${TRAIN_BYTES:-4500000}
 VOCAB=${VOCAB:-4096}
 TH=${THREADS:-2}
 ETH=${EVAL_THREADS:-1} # llama.cpp evaluation: 1 thread is 2x faster than 2 on a loaded machine
@@ -102,7 +105,8 @@ INI
   echo "$((SECONDS - t0)) s, load average at start $LOAD0" > "$W/train_time"
   "$SLM" export --ckpt "$W/run" --out "$W/f32.gguf.tmp" 2>/dev/null && mv "$W/f32.gguf.tmp" "$W/f32.gguf" || fail export
 fi
-"$SLM" imatrix --model "$W/f32.gguf" --data "$W/calib.txt" --out "$W/imatrix.gguf" --ctx $CTX >/dev/null 2>&1 || fail imatrix
+"$SLM" imatrix --model "$W/f32.gguf" --data "$W/calib.txt" --out "$W/imatrix.gguf" --hessian "$W/hessian.gguf" \
+  --ctx $CTX >/dev/null 2>&1 || fail imatrix
 
 # perplexity by llama.cpp, cached by the SHA-256 of the model file and of the
 # held-out text (llama.cpp's quantizations are deterministic: a rerun after a
@@ -129,16 +133,17 @@ rm -f "$W/dump.h5"
 kl() { "$SLM" eval --model "$1" --dump "$W/dump.h5" -t $TH --json 2>/dev/null | tail -1 | sed -n 's/.*"kl": *\([0-9.eE+-]*\).*/\1/p'; }
 
 P0=$(ppl "$W/f32.gguf"); [ -n "$P0" ] || fail "perplexity of F32"
-echo "load average at start: $LOAD0 (2 cores shared with other jobs: timings provisional; perplexities are deterministic)"
+echo "load average at start: $LOAD0 (perplexities and KL are deterministic; only the training time depends on the load)"
 echo "corpus: $PYLIB/*.py: $(grep -c '^train' "$W/sources.txt") files / $(wc -c < "$W/train/corpus.txt") bytes trained on, held-out $(grep -c '^heldout' "$W/sources.txt") files cut to $(wc -c < "$W/heldout.txt") bytes (sha256 $(sha256sum < "$W/heldout.txt" | cut -c1-16)), calibration $(grep -c '^calib' "$W/sources.txt") files / $(wc -c < "$W/calib.txt") bytes"
 echo "model: $(grep -o '[0-9]* trainable parameters' "$W/train.log" | head -1), $(grep -c '"step"' "$W/run/metrics.jsonl") steps trained by slm in $(cat "$W/train_time" 2>/dev/null || echo '?'), last train loss $(tail -1 "$W/run/metrics.jsonl" | sed 's/.*"loss":\([0-9.]*\).*/\1/' | cut -c1-6), windows of $CTX tokens"
 printf "F32 perplexity %.5f\n" "$P0"
 printf "%-7s %-6s %10s %10s %10s %10s %9s %9s %9s %7s\n" mix imat "ppl slm" "ppl llama" "+slm" "+llama" "ratio" "KL slm" "KL llama" "ratio"
 for spec in Q4_K_M:15 Q3_K_M:12 Q2_K:10; do
   t=${spec%%:*}; ft=${spec##*:}
-  for im in no yes; do
+  for im in no yes +H; do
     a=(); b=()
-    [ $im = yes ] && { a=(--imatrix "$W/imatrix.gguf"); b=("$W/imatrix.gguf"); }
+    [ $im = no ] || { a=(--imatrix "$W/imatrix.gguf"); b=("$W/imatrix.gguf"); }
+    [ $im = +H ] && a+=(--hessian "$W/hessian.gguf")
     "$SLM" quantize "$W/f32.gguf" "$W/slm.gguf" $t "${a[@]}" -t $TH -q 2>"$W/quantize.log" || fail "slm quantize $t"
     $T/ref_quantize "$W/f32.gguf" "$W/ref.gguf" $ft $TH "${b[@]}" >/dev/null 2>&1 || fail "ref_quantize $t"
     ps=$(ppl "$W/slm.gguf"); pr=$(ppl "$W/ref.gguf")
@@ -151,5 +156,6 @@ for spec in Q4_K_M:15 Q3_K_M:12 Q2_K:10; do
   done
 done
 rm -f "$W/slm.gguf" "$W/ref.gguf"
+echo "imat: no = neither; yes = both with the imatrix; +H = slm with the imatrix and --hessian (error feedback), llama.cpp with the imatrix."
 echo "ratio = (ppl slm - ppl F32) / (ppl llama.cpp - ppl F32); target <= 0.8 with imatrix (Q4_K_M, Q3_K_M), <= 1.0 without."
 echo "KL = mean KL(F32 || quantized) over the held-out positions (top-64 of F32, by slm); KL ratio = slm / llama.cpp."

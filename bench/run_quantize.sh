@@ -2,10 +2,11 @@
 # bench/run_quantize.sh — wall time of quantizing a ~110M-parameter F32 Llama
 # (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000, untied output; made
 # here with tests/tools/make_llama_gguf) to Q8_0, Q4_K_M and Q6_K:
-#   slm quantize --no-refine   llama.cpp's algorithms (bit-identical output)
+#   slm quantize               the default: llama.cpp's algorithms
+#                              (bit-identical output)
 #   llama_model_quantize       llama.cpp itself (tests/tools/ref_quantize)
-#   slm quantize               + slm's least-squares refinement ("with
-#                              extras", the default)
+#   slm quantize --refine      + slm's least-squares refinement ("with
+#                              extras")
 # all with 2 threads, on the same file, in the same run; best wall time of
 # REPS runs (page cache warm: the input is read once before timing).  Also
 # reported, from the same best runs: CPU time (user + sys, less disturbed by
@@ -49,8 +50,8 @@ printf "%-7s %9s %9s %7s | %10s %7s | %7s %11s | %8s %8s %8s\n" type slm llama.c
     fsync "slm-nofsync" "cpu:slm" "cpu:ref" "cpu:ext"
 for spec in Q8_0:7 Q4_K_M:15 Q6_K:18; do
   t=${spec%%:*}; ft=${spec##*:}
-  read -r aw ac af <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q --no-refine)"
-  read -r bw bc bf <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q)"
+  read -r aw ac af <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q)"
+  read -r bw bc bf <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf $t -t 2 -q --refine)"
   if [ $have_ref = 1 ]; then
     read -r cw cc cf <<< "$(best $T/ref_quantize $W/m.gguf $W/r.gguf $ft 2)"
     printf "%-7s %8.2fs %8.2fs %6.2fx | %9.2fs %6.2fx | %6.2fs %10.2fs | %7.2fs %7.2fs %7.2fs\n" $t $aw $cw \
@@ -61,7 +62,7 @@ for spec in Q8_0:7 Q4_K_M:15 Q6_K:18; do
   fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "slm = --no-refine (llama.cpp's algorithms, same bytes); slm+extras = default (least-squares refinement);"
+echo "slm = default (llama.cpp's algorithms, same bytes); slm+extras = --refine (least-squares refinement);"
 echo "speed = llama.cpp wall / slm wall (>= 1.0: slm at least as fast); fsync = slm's flush+fsync+rename"
 echo "inside 'slm' (llama.cpp does not fsync); cpu = user+sys seconds of the same runs (ext: slm+extras)."
 echo "Timings on a shared 2-core machine are noisy; rerun on a quiet machine for final numbers."

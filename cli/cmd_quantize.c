@@ -16,7 +16,7 @@ int slm_cmd_quantize(int argc, char **argv) {
     double damp = 0.01;
     slm_strlist keep = {0}, over = {0};
     int64_t threads = 0;
-    bool no_refine = false, quiet = false;
+    bool refine = false, no_refine = false, quiet = false;
     char *pv[3];
     slm_positional pos = {0, pv, 3};
     slm_opt opts[] = {
@@ -31,8 +31,11 @@ int slm_cmd_quantize(int argc, char **argv) {
         {"type-override", 0, SLM_OPT_LIST, &over, NULL, "PATTERN=TYPE",
          "quantize tensors matching the regex to TYPE (Q4_K, Q8_0, F16, ...; repeatable, first match wins)"},
         {"threads", 't', SLM_OPT_INT, &threads, "0", "N", "threads (0: OMP_NUM_THREADS or all cores)"},
+        {"refine", 0, SLM_OPT_FLAG, &refine, NULL, NULL,
+         "least-squares refinement of ggml's block scales: lower squared weight error, but higher KL "
+         "and perplexity on a trained model (docs/quantization.md), so off by default"},
         {"no-refine", 0, SLM_OPT_FLAG, &no_refine, NULL, NULL,
-         "skip slm's least-squares refinement: exactly llama.cpp's quantizers (faster)"},
+         "the default: ggml's block search, so without --hessian the tensors equal llama.cpp's"},
         {"quiet", 'q', SLM_OPT_FLAG, &quiet, NULL, NULL, "no per-tensor progress"},
         {0},
     };
@@ -40,7 +43,7 @@ int slm_cmd_quantize(int argc, char **argv) {
         "quantize", "slm quantize IN.gguf OUT.gguf TYPE [--imatrix F] [--hessian F] [--keep PATTERN] "
                     "[--type-override PATTERN=TYPE] [--threads N]",
         "Quantize a Llama GGUF the way llama.cpp's llama-quantize does (same per-tensor types),\n"
-        "with slm's refined quantizers.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
+        "with the same tensor types; --hessian adds error feedback.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
         "Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16.",
         opts, argc, argv, &pos);
     if (rc >= 0) return rc;
@@ -107,7 +110,11 @@ int slm_cmd_quantize(int argc, char **argv) {
     p.imatrix = im;
     p.hessian = hs;
     p.damp = damp;
-    p.refine = !no_refine;
+    if (refine && no_refine) {
+        fprintf(stderr, "slm quantize: --refine and --no-refine contradict each other\n");
+        goto done;
+    }
+    p.refine = refine;
     p.overrides = ov;
     p.n_overrides = over.n;
     p.keep = keep.v;

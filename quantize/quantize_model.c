@@ -18,7 +18,7 @@ slm_quantize_params slm_quantize_default_params(void) {
     slm_quantize_params p;
     memset(&p, 0, sizeof p);
     p.ftype = SLM_FTYPE_Q8_0;
-    p.refine = true;
+    p.refine = false;
     p.damp = 0.01;
     return p;
 }

@@ -24,7 +24,7 @@
 typedef struct {
     slm_ftype ftype;
     const slm_imatrix *imatrix;         /* borrowed, may be NULL */
-    bool refine;                        /* slm's least-squares refinement (default true) */
+    bool refine;                        /* slm's least-squares refinement (default false) */
     const slm_hessian *hessian;         /* borrowed, may be NULL: error feedback (quantize/gptq.h)
                                          * for the K-type tensors it covers */
     double damp;                        /* its relative dampening (default 0.01) */

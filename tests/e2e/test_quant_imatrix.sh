@@ -3,7 +3,7 @@
 #   slm imatrix on calibration text (llama-spm vocabulary's test texts) writes
 #   llama.cpp's imatrix GGUF (15 entries: 7 per layer + output);
 #   llama_model_quantize accepts it (ref_quantize passes it as params.imatrix);
-#   Q4_K_M, Q3_K_M and Q2_K made by slm and by llama.cpp with the same imatrix
+#   Q4_K_M, Q3_K_M and Q2_K made by slm (--refine) and by llama.cpp with the same imatrix
 #   are evaluated by llama.cpp on 48 held-out token positions; the logit RMS
 #   error vs the F32 model is reported for both and slm's must not exceed
 #   MAX_RATIO x llama.cpp's.  (A random model, not a trained one: logit RMS
@@ -32,7 +32,7 @@ a = np.fromfile(sys.argv[1], "<f4").astype(np.float64); b = np.fromfile(sys.argv
 print(f"{np.sqrt(np.mean((a - b) ** 2)):.6f}")' "$1" "$2"; }
 for spec in Q4_K_M:15 Q3_K_M:12 Q2_K:10; do
   t=${spec%%:*}; ft=${spec##*:}
-  "$SLM" quantize $tmp/f32.gguf $tmp/s.gguf $t --imatrix $tmp/im.gguf -q -t 2 2>$tmp/q.log || { echo "FAIL: slm quantize $t --imatrix"; fail=1; continue; }
+  "$SLM" quantize $tmp/f32.gguf $tmp/s.gguf $t --imatrix $tmp/im.gguf --refine -q -t 2 2>$tmp/q.log || { echo "FAIL: slm quantize $t --imatrix"; fail=1; continue; }
   grep -q "14 with imatrix\|15 with imatrix" $tmp/q.log || { echo "FAIL: slm did not use the imatrix"; cat $tmp/q.log; fail=1; }
   $BUILD/tools/ref_quantize $tmp/f32.gguf $tmp/r.gguf $ft 2 $tmp/im.gguf >/dev/null 2>$tmp/rq.log || { echo "FAIL: llama_model_quantize with slm's imatrix"; tail -3 $tmp/rq.log; fail=1; continue; }
   grep -q "have importance matrix data with 15 entries" $tmp/rq.log || { echo "FAIL: llama.cpp did not take the imatrix"; fail=1; }

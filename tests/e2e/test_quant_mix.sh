@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # slm quantize picks, for every mix, the same per-tensor types as llama.cpp's
-# (and with --no-refine writes byte-identical tensors)
+# (and by default, without --refine/--hessian, writes byte-identical tensors)
 # llama_model_quantize (through tests/tools/ref_quantize) on two small random
 # Llama models: A (dim 256, ffn 768, 4 layers, GQA 4:1, untied output) and
 # B (dim 160, ffn 416, 3 layers, no GQA, tied embeddings: rows not multiples
@@ -30,16 +30,16 @@ for m in a b; do
     "$T/ref_quantize" "$W/$m.gguf" "$W/ref.gguf" $ft 2 >/dev/null 2>"$W/ref.log" || rc=$?
     [ $rc = 77 ] && { echo "skip: $(cat "$W/ref.log" | tail -1)"; exit 77; }
     [ $rc = 0 ] || { echo "FAIL: llama_model_quantize failed for $m $name"; tail -5 "$W/ref.log"; fail=1; continue; }
-    "$SLM" quantize "$W/$m.gguf" "$W/slm.gguf" $name -t 2 --no-refine 2>"$W/slm.log" || { echo "FAIL: slm quantize $m $name"; tail -5 "$W/slm.log"; fail=1; continue; }
-    # --no-refine is llama.cpp's exact algorithm: every tensor byte-identical
+    "$SLM" quantize "$W/$m.gguf" "$W/slm.gguf" $name -t 2 2>"$W/slm.log" || { echo "FAIL: slm quantize $m $name"; tail -5 "$W/slm.log"; fail=1; continue; }
+    # the default (no --refine, no --hessian) is llama.cpp's exact algorithm: every tensor byte-identical
     "$T/gguf_types" "$W/ref.gguf" --hash > "$W/ref.txt"; "$T/gguf_types" "$W/slm.gguf" --hash > "$W/slm.txt"
     if ! diff -u "$W/ref.txt" "$W/slm.txt" > "$W/diff.txt"; then
       echo "FAIL: model $m mix $name: tensor types or bytes differ from llama.cpp"; head -20 "$W/diff.txt"; fail=1
     else
       nq=$(grep -v "^general" "$W/slm.txt" | grep -vc " F32 ")
-      # default (refined) quantizers: same types, data differs for K types
+      # --refine: same types, data differs for K types
       if [ $m = a ]; then
-        "$SLM" quantize "$W/$m.gguf" "$W/slmr.gguf" $name -t 2 -q 2>/dev/null || { echo "FAIL: slm quantize (refined) $m $name"; fail=1; }
+        "$SLM" quantize "$W/$m.gguf" "$W/slmr.gguf" $name -t 2 -q --refine 2>/dev/null || { echo "FAIL: slm quantize (refined) $m $name"; fail=1; }
         "$T/gguf_types" "$W/ref.gguf" > "$W/ref_t.txt"; "$T/gguf_types" "$W/slmr.gguf" > "$W/slmr_t.txt"
         diff -q "$W/ref_t.txt" "$W/slmr_t.txt" >/dev/null || { echo "FAIL: model $m mix $name: refined types differ"; fail=1; }
       fi
