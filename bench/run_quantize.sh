@@ -61,6 +61,25 @@ for spec in Q8_0:7 Q4_K_M:15 Q6_K:18; do
         $(echo "$aw - $af" | bc -l) $ac n/a $bc
   fi
 done
+# with the calibration extras, Q4_K_M only: an imatrix and input second
+# moments from CALIB (any text; default the GPL-3 text shipped by Debian's
+# base-files) through the model's vocabulary, 16 chunks of 128 tokens
+CALIB=${CALIB:-/usr/share/common-licenses/GPL-3}
+if [ -f "$CALIB" ]; then
+  t0=$(date +%s.%N)
+  $SLM imatrix --model $W/m.gguf --data "$CALIB" --out $W/im.gguf --hessian $W/h.gguf --ctx 128 --chunks 16 \
+    >/dev/null 2>&1 || { echo "FAILED: slm imatrix"; exit 1; }
+  echo "slm imatrix --hessian, 16 x 128 tokens of $CALIB: $(echo "$(date +%s.%N) - $t0" | bc -l | cut -c1-5) s, hessian file $(du -m $W/h.gguf | cut -f1) MiB"
+  read -r iw ic if_ <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf Q4_K_M -t 2 -q --imatrix $W/im.gguf)"
+  read -r hw hc hf <<< "$(OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 best $SLM quantize $W/m.gguf $W/o.gguf Q4_K_M -t 2 -q --imatrix $W/im.gguf --hessian $W/h.gguf)"
+  if [ $have_ref = 1 ]; then
+    read -r rw rc rf <<< "$(best $T/ref_quantize $W/m.gguf $W/r.gguf 15 2 $W/im.gguf)"
+    printf "Q4_K_M --imatrix: slm %.2fs, llama.cpp %.2fs (%.2fx); slm --imatrix --hessian %.2fs (%.2fx); cpu %.2f / %.2f / %.2f s\n" \
+      $iw $rw $(ratio $rw $iw) $hw $(ratio $rw $hw) $ic $rc $hc
+  else
+    printf "Q4_K_M --imatrix: slm %.2fs; slm --imatrix --hessian %.2fs\n" $iw $hw
+  fi
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "slm = default (llama.cpp's algorithms, same bytes); slm+extras = --refine (least-squares refinement);"
 echo "speed = llama.cpp wall / slm wall (>= 1.0: slm at least as fast); fsync = slm's flush+fsync+rename"

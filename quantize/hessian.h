@@ -11,7 +11,7 @@
  *   output.weight.  slm_hessian_find maps k, v and up to their sibling.
  *   For an untied token_embd (no input activations), "token_embd.weight.in_cov"
  *   holds its sensitivity matrix instead (slm_imatrix_stats_embd_cov), counts 1.
- *   A 110M model (dim 768, ffn 3072) gives ~490 MB; the diagonal is the
+ *   A 110M model (dim 768, ffn 2048) gives ~290 MB; the diagonal is the
  *   imatrix's in_sum2.
  */
 #ifndef SLM_QUANTIZE_HESSIAN_H
