@@ -446,7 +446,8 @@ void slm_ckpt_names_free(char **names, int64_t n) {
 char *slm_ckpt_path(const char *dir, int64_t step) {
     size_t n = strlen(dir) + 48;
     char *p = slm_alloc(n);
-    if (p) snprintf(p, n, "%s/ckpt-%lld.h5", dir, (long long)step);
+    /* dir && : GCC's sanitizer builds otherwise warn that dir may be NULL */
+    if (p && dir) snprintf(p, n, "%s/ckpt-%lld.h5", dir, (long long)step);
     return p;
 }
 
