@@ -93,11 +93,12 @@ int slm_cmd_quantize(int argc, char **argv) {
             goto done;
         }
     }
+    /* checked with or without --hessian: a bad value is a typo either way */
+    if (!(damp > 0 && damp <= 10)) {
+        fprintf(stderr, "slm quantize: --damp %g out of range (0, 10] (default 0.01)\n", damp);
+        goto done;
+    }
     if (hessian_path) {
-        if (!(damp > 0 && damp <= 10)) {
-            fprintf(stderr, "slm quantize: --damp %g out of range (0, 10]\n", damp);
-            goto done;
-        }
         slm_status st = slm_hessian_load(hessian_path, &hs);
         if (st != SLM_OK) {
             rc = slm_status_exit_code(st);
