@@ -9,8 +9,9 @@
 #     every in_cov is square, symmetric, positive semi-definite, its counts
 #     equal the calibration tokens, and its diagonal equals the in_sum2 of the
 #     imatrix file for the same weight and for its siblings (q/k/v,
-#     gate/up), an independent accumulator (double sums of squares vs float
-#     sgemm chunks);
+#     gate/up): a cross-check of the two accumulators (double sums of
+#     squares vs float sgemm chunks; the activations are the same forward
+#     pass, so this does not check the activations themselves);
 #  2. Q4_K_M and Q3_K_M made with --imatrix and --hessian load in llama.cpp
 #     (node-llama-cpp), whose logits agree with slm's own evaluation of the
 #     same file within QTOL (as test_quant_llamacpp.sh), and their per-tensor
@@ -18,18 +19,26 @@
 #  3. held-out text (tests/data/tok_multilingual_b.txt, 64 tokens; the
 #     calibration text is tok_multilingual_a.txt, 34 chunks of 64 tokens):
 #     llama.cpp's logit RMS error vs the F32 model, hessian file vs
-#     imatrix-only file, must be at most MAX_RATIO.  Measured (random model,
-#     dim 256, 2 layers, ff 768, seeds 5 / 11 / 23; loaded machine):
-#       Q4_K_M  0.1331/0.1399 = 0.95, 0.1304/0.1402 = 0.93, ...
-#       Q3_K_M  0.2495/0.2632 = 0.95, ...
-#     On random token ids (test_quant_imatrix.sh's evaluation, outside the
-#     calibration distribution) the two are equal within noise (0.99-1.04):
-#     not asserted.  A random model's activations are only weakly
-#     correlated, so the gain is small; tests/unit/test_quant_gptq.c checks
-#     the method on strongly correlated inputs;
-#  4. bad input: an imatrix file as --hessian, a hessian of a model of
-#     another width, a truncated hessian, --damp 0 / -1 (also without
-#     --hessian) -> exit 2 with a message naming the file / tensor / option,
+#     imatrix-only file, must be at most MAX_RATIO.  Measured hessian /
+#     imatrix-only RMS (random model, dim 256, 2 layers, ff 768, loaded
+#     machine; this test runs seed 5):
+#                   seed 5            seed 11           seed 23           seed 5 tied
+#       Q4_K_M  .1331/.1399 0.952  .1304/.1402 0.930  .1290/.1399 0.922  1.579/1.769 0.893
+#       Q3_K_M  .2495/.2632 0.948  .2528/.2650 0.954  .2510/.2668 0.940  2.665/2.945 0.905
+#     hence MAX_RATIO 0.985 (the gain is small: a random model's activations
+#     are only weakly correlated; tests/unit/test_quant_gptq.c checks the
+#     method on strongly correlated inputs).  On random token ids
+#     (test_quant_imatrix.sh's evaluation, outside the calibration
+#     distribution) the hessian file is NOT better: ratios 0.99-1.04 over
+#     the same runs (seed 5: 1.035, 0.992), so nothing is asserted there;
+#     with 512 calibration tokens of the vocabulary test text instead
+#     (ffn_down's 768 x 768 moment then rank-deficient) it was 1.26 / 1.19
+#     on random ids (overfitting to the calibration subspace) and 0.75 /
+#     0.80 on 64 of the calibration tokens themselves;
+#  4. bad input: an imatrix file as --hessian, a hessian of a model with
+#     another ffn width (ffn_down's entry 512 x 512, the tensor 768 columns),
+#     a truncated hessian, --damp 0 / -1 (also without --hessian)
+#     -> exit 2 with a message naming the file / tensor / option,
 #     and no output file or temporary left in the output directory;
 #  5. determinism: quantize --hessian with -t 1 and -t 2 writes identical
 #     bytes (it did not before: OpenBLAS's threaded sgemm and potrf round
@@ -51,10 +60,10 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
-mk() { $BUILD/tools/mkmodel --vocab "$VOCAB" --layers 2 --heads 4 --kv-heads 1 --ff 768 --seed 5 "$@" >/dev/null; }
-mk --dim 256 --out $tmp/f32.gguf || exit 1
-mk --dim 256 --out $tmp/tied.gguf --tied || exit 1
-mk --dim 512 --out $tmp/wide.gguf || exit 1
+mk() { $BUILD/tools/mkmodel --vocab "$VOCAB" --layers 2 --heads 4 --kv-heads 1 --seed 5 "$@" >/dev/null; }
+mk --dim 256 --out $tmp/f32.gguf --ff 768 || exit 1
+mk --dim 256 --out $tmp/tied.gguf --ff 768 --tied || exit 1
+mk --dim 256 --out $tmp/ff512.gguf --ff 512 || exit 1
 
 # ---- 1. the hessian file
 CTX=64
@@ -64,8 +73,8 @@ chunks=$(sed -n 's/.* entries from \([0-9]*\) chunks.*/\1/p' $tmp/im.log)
 [ -n "$chunks" ] && [ "$chunks" -gt 8 ] || { echo "FAIL: imatrix used '$chunks' chunks"; exit 1; }
 "$SLM" imatrix --model $tmp/tied.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/imt.gguf \
     --hessian $tmp/Ht.gguf --ctx $CTX --chunks 2 2>$tmp/imt.log || { echo "FAIL: slm imatrix --hessian (tied)"; tail -3 $tmp/imt.log; exit 1; }
-"$SLM" imatrix --model $tmp/wide.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/imw.gguf \
-    --hessian $tmp/Hw.gguf --ctx $CTX --chunks 1 2>/dev/null || { echo "FAIL: slm imatrix --hessian (dim 512)"; exit 1; }
+"$SLM" imatrix --model $tmp/ff512.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/imw.gguf \
+    --hessian $tmp/Hw.gguf --ctx $CTX --chunks 1 2>/dev/null || { echo "FAIL: slm imatrix --hessian (ff 512)"; exit 1; }
 info_cov() { "$SLM" info "$1" | awk '$1 ~ /\.in_cov$/ {print $1}' | sort | tr '\n' ' '; }
 L="blk.0.attn_output blk.0.attn_q blk.0.ffn_down blk.0.ffn_gate blk.1.attn_output blk.1.attn_q blk.1.ffn_down blk.1.ffn_gate"
 want=$(for w in $L output token_embd; do echo $w.weight.in_cov; done | sort | tr '\n' ' ')
@@ -213,7 +222,8 @@ expect_fail() { # what message-regex args...
   else bad "$what: exit $rc (expected 2), message '$(head -1 $tmp/err)' (expected /$re/), left in the output dir: '$left'"; fi
 }
 expect_fail "imatrix file as --hessian" "im\.gguf.*general\.type.*slm\.hessian" --hessian $tmp/im.gguf
-expect_fail "hessian of a dim-512 model" "token_embd\.weight.*512 x 512.*256" --imatrix $tmp/im.gguf --hessian $tmp/Hw.gguf
+expect_fail "hessian of a model with ff 512" "blk\.0\.ffn_down\.weight.*512 x 512.*768 columns.*another model" \
+  --imatrix $tmp/im.gguf --hessian $tmp/Hw.gguf
 expect_fail "truncated hessian" "Htrunc\.gguf" --hessian $tmp/Htrunc.gguf
 expect_fail "--damp 0" "--damp 0 out of range" --hessian $tmp/H.gguf --damp 0
 expect_fail "--damp -1" "--damp -1 out of range" --hessian $tmp/H.gguf --damp -1
