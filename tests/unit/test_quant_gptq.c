@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
 #include <cmocka.h>
 #include <omp.h>
 
@@ -130,24 +131,42 @@ static void test_degenerate(void **state) {
     free(H);
 }
 
+/* make_H's construction at size n through sgemm (the loops would take
+ * seconds at n = 1024) */
+static void make_H_blas(float *H, int n, int tsamp) {
+    float *M = malloc(sizeof(float) * (size_t)n * n), *X = malloc(sizeof(float) * (size_t)tsamp * n);
+    float *Z = malloc(sizeof(float) * (size_t)tsamp * n);
+    for (int i = 0; i < n * n; i++) M[i] = 0.35f * gauss() / sqrtf((float)n);
+    for (int i = 0; i < n; i++) M[i * n + i] += 1.0f;
+    for (int i = 0; i < tsamp * n; i++) Z[i] = gauss();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tsamp, n, n, 1.0f, Z, n, M, n, 0.0f, X, n);
+    for (int t = 0; t < tsamp; t++)
+        for (int j = 5; j < n; j += 64) X[(size_t)t * n + j] *= 6.0f;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, tsamp, 1.0f / (float)tsamp, X, n, X, n, 0.0f, H, n);
+    free(M), free(X), free(Z);
+}
+
+/* 1 vs 2 threads on a 1024-column matrix (4 super-blocks, so three trailing
+ * updates, and a factor big enough for OpenBLAS to thread potrf). */
 static void test_threads(void **state) {
     (void)state;
-    enum { R = 1003 }; /* odd: uneven partitions */
-    const slm_type ts[] = {SLM_TYPE_Q2_K, SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q5_K, SLM_TYPE_Q6_K};
-    float *W0 = malloc(sizeof(float) * R * N), *Wa = malloc(sizeof(float) * R * N);
-    float *Wb = malloc(sizeof(float) * R * N), imat[N];
-    for (int i = 0; i < R * N; i++) W0[i] = 0.02f * gauss();
-    for (int j = 0; j < N; j++) imat[j] = H_corr[j * N + j] * (float)(0.5 + unif());
+    enum { NB = 1024, R = 301 }; /* R odd: uneven partitions */
+    const slm_type ts[] = {SLM_TYPE_Q2_K, SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q6_K};
+    float *H = malloc(sizeof(float) * NB * NB), *W0 = malloc(sizeof(float) * R * NB);
+    float *Wa = malloc(sizeof(float) * R * NB), *Wb = malloc(sizeof(float) * R * NB), *imat = malloc(sizeof(float) * NB);
+    make_H_blas(H, NB, 1536);
+    for (int i = 0; i < R * NB; i++) W0[i] = 0.02f * gauss();
+    for (int j = 0; j < NB; j++) imat[j] = H[j * NB + j] * (float)(0.5 + unif());
     const int saved = omp_get_max_threads();
     for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
-        const size_t rb = slm_quant_row_bytes(ts[k], N);
+        const size_t rb = slm_quant_row_bytes(ts[k], NB);
         uint8_t *qa = malloc(rb * R), *qb = malloc(rb * R);
-        memcpy(Wa, W0, sizeof(float) * R * N);
-        memcpy(Wb, W0, sizeof(float) * R * N);
+        memcpy(Wa, W0, sizeof(float) * R * NB);
+        memcpy(Wb, W0, sizeof(float) * R * NB);
         for (int nt = 1; nt <= 2; nt++) { /* the factor and the rows, each with nt threads */
             slm_gptq *g = NULL;
             omp_set_num_threads(nt);
-            assert_int_equal(slm_gptq_new(H_corr, N, 0.01, &g), SLM_OK);
+            assert_int_equal(slm_gptq_new(H, NB, 0.01, &g), SLM_OK);
             assert_int_equal(slm_gptq_rows(g, ts[k], nt == 1 ? Wa : Wb, R, imat, true, nt == 1 ? qa : qb), SLM_OK);
             slm_gptq_free(g);
         }
@@ -158,7 +177,7 @@ static void test_threads(void **state) {
         assert_int_equal(nd, 0);
         free(qa), free(qb);
     }
-    free(W0), free(Wa), free(Wb);
+    free(H), free(W0), free(Wa), free(Wb), free(imat);
 }
 
 int main(void) {
