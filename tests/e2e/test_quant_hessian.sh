@@ -16,6 +16,8 @@
 #     (node-llama-cpp), whose logits agree with slm's own evaluation of the
 #     same file within QTOL (as test_quant_llamacpp.sh), and their per-tensor
 #     type lists (slm info) equal those of the files made without --hessian;
+#     the tied model quantizes with --hessian alone (15 tensors with error
+#     feedback: token_embd through the output's entry);
 #  3. held-out text (tests/data/tok_multilingual_b.txt, 64 tokens; the
 #     calibration text is tok_multilingual_a.txt, 34 chunks of 64 tokens):
 #     llama.cpp's logit RMS error vs the F32 model, hessian file vs
@@ -208,6 +210,13 @@ for t in Q4_K_M Q3_K_M; do
     ok "$t held-out logit RMS vs F32: hessian $eh, imatrix only $ei, ratio $ratio"
   else bad "$t held-out logit RMS vs F32: hessian $eh > $MAX_RATIO x imatrix only $ei (ratio $ratio)"; fi
 done
+
+# the tied model, --hessian without --imatrix (block search weighted by diag H):
+# every K-type tensor has an entry, token_embd through the output's moment
+if "$SLM" quantize $tmp/tied.gguf $tmp/tq.gguf Q4_K_M --hessian $tmp/Ht.gguf -q -t 2 2>$tmp/q.log; then
+  grep -q "0 with imatrix, 15 with error feedback" $tmp/q.log && ok "tied Q4_K_M, --hessian alone: 15 tensors with error feedback" \
+    || { bad "tied Q4_K_M --hessian: expected 15 tensors with error feedback"; cat $tmp/q.log; }
+else bad "slm quantize tied Q4_K_M --hessian"; cat $tmp/q.log; fi
 
 # ---- 5. determinism across thread counts (t2.gguf: the Q4_K_M above, -t 2)
 "$SLM" quantize $tmp/f32.gguf $tmp/t1.gguf Q4_K_M --imatrix $tmp/im.gguf --hessian $tmp/H.gguf -q -t 1 2>/dev/null || bad "quantize -t 1"
