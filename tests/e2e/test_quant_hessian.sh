@@ -90,7 +90,7 @@ want=$(for w in $L token_embd; do echo $w.weight.in_cov; done | sort | tr '\n' '
 got=$(info_cov $tmp/Ht.gguf)
 [ "$got" = "$want" ] && ok "tied hessian: 9 in_cov entries (4 per layer + token_embd as the output)" \
   || bad "tied hessian entries: '$got', expected '$want'"
-if out=$($SLM_PYTHON - $tmp/H.gguf $tmp/im.gguf $((chunks * CTX)) <<'EOF'
+if out=$($SLM_PYTHON - $tmp/H.gguf $tmp/im.gguf $((chunks * CTX)) 2>&1 <<'EOF'
 import struct, sys
 import numpy as np
 
@@ -177,7 +177,7 @@ assert checked == 15, f"compared {checked} imatrix entries, expected 15"
 print(f"symmetric (worst {worst_sym:.2g}), PSD, counts {tokens}, diagonal = in_sum2 of all {checked} "
       f"imatrix entries (worst rel deviation {worst_diag:.2g})")
 EOF
-); then ok "hessian read back by numpy: $out"; else bad "hessian read back by numpy: $out"; fi
+); then ok "hessian read back by numpy: $out"; else bad "hessian read back by numpy: $(echo "$out" | tail -1)"; fi
 
 # ---- 2. llama.cpp loads the files and agrees with slm; types unchanged; 3. error vs F32
 "$SLM" tokenize --model $tmp/f32.gguf --text tests/data/tok_multilingual_b.txt > $tmp/b.ids || exit 1
