@@ -42,6 +42,8 @@
 #     a truncated hessian, --damp 0 / -1 (also without --hessian)
 #     -> exit 2 with a message naming the file / tensor / option,
 #     and no output file or temporary left in the output directory;
+#     `slm imatrix --hessian` naming the model (it used to replace the model
+#     with the hessian) or the --out file -> exit 2, the model untouched;
 #  5. determinism: quantize --hessian with -t 1 and -t 2 writes identical
 #     bytes.  Before the fix in quantize/gptq.c (OpenBLAS's threaded sgemm
 #     and potrf round according to the thread count) this differed in 153
@@ -240,4 +242,15 @@ expect_fail "truncated hessian" "Htrunc\.gguf" --hessian $tmp/Htrunc.gguf
 expect_fail "--damp 0" "--damp 0 out of range" --hessian $tmp/H.gguf --damp 0
 expect_fail "--damp -1" "--damp -1 out of range" --hessian $tmp/H.gguf --damp -1
 expect_fail "--damp 0 without --hessian" "--damp 0 out of range" --damp 0
+# imatrix --hessian naming the model (which it used to replace) or --out
+cp $tmp/tied.gguf $tmp/m.gguf; sum0=$(cksum < $tmp/m.gguf)
+"$SLM" imatrix --model $tmp/m.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/x.gguf --hessian $tmp/./m.gguf \
+    --ctx $CTX --chunks 1 2>$tmp/err; rc=$?
+if [ $rc = 2 ] && grep -q -e "--model and --hessian name the same file" $tmp/err && [ "$(cksum < $tmp/m.gguf)" = "$sum0" ] \
+   && [ ! -e $tmp/x.gguf ]; then ok "imatrix --hessian = the model: exit 2, model untouched, '$(head -1 $tmp/err)'"
+else bad "imatrix --hessian = the model: exit $rc, '$(head -1 $tmp/err)', model $([ "$(cksum < $tmp/m.gguf)" = "$sum0" ] && echo untouched || echo REPLACED)"; fi
+"$SLM" imatrix --model $tmp/m.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/x.gguf --hessian $tmp/x.gguf \
+    --ctx $CTX --chunks 1 2>$tmp/err; rc=$?
+[ $rc = 2 ] && grep -q -e "--out and --hessian name the same file" $tmp/err && [ ! -e $tmp/x.gguf ] \
+  && ok "imatrix --hessian = --out: exit 2, '$(head -1 $tmp/err)'" || bad "imatrix --hessian = --out: exit $rc, '$(head -1 $tmp/err)'"
 exit $fail
