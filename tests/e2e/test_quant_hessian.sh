@@ -43,7 +43,8 @@
 #     -> exit 2 with a message naming the file / tensor / option,
 #     and no output file or temporary left in the output directory;
 #     `slm imatrix --hessian` naming the model (it used to replace the model
-#     with the hessian) or the --out file -> exit 2, the model untouched;
+#     with the hessian) or the --out file, `slm quantize` OUT naming the
+#     --hessian file (it used to replace it) -> exit 2, the files untouched;
 #  5. determinism: quantize --hessian with -t 1 and -t 2 writes identical
 #     bytes.  Before the fix in quantize/gptq.c (OpenBLAS's threaded sgemm
 #     and potrf round according to the thread count) this differed in 153
@@ -242,6 +243,12 @@ expect_fail "truncated hessian" "Htrunc\.gguf" --hessian $tmp/Htrunc.gguf
 expect_fail "--damp 0" "--damp 0 out of range" --hessian $tmp/H.gguf --damp 0
 expect_fail "--damp -1" "--damp -1 out of range" --hessian $tmp/H.gguf --damp -1
 expect_fail "--damp 0 without --hessian" "--damp 0 out of range" --damp 0
+# quantize OUT naming the --hessian file (it used to replace it)
+cp $tmp/H.gguf $tmp/Hc.gguf
+"$SLM" quantize $tmp/f32.gguf $tmp/Hc.gguf Q4_K_M --hessian $tmp/./Hc.gguf -q 2>$tmp/err; rc=$?
+[ $rc = 2 ] && grep -q "is the --hessian file" $tmp/err && cmp -s $tmp/H.gguf $tmp/Hc.gguf \
+  && ok "quantize OUT = the --hessian file: exit 2, file untouched, '$(head -1 $tmp/err)'" \
+  || bad "quantize OUT = the --hessian file: exit $rc, '$(head -1 $tmp/err)', $(cmp -s $tmp/H.gguf $tmp/Hc.gguf && echo untouched || echo REPLACED)"
 # imatrix --hessian naming the model (which it used to replace) or --out
 cp $tmp/tied.gguf $tmp/m.gguf; sum0=$(cksum < $tmp/m.gguf)
 "$SLM" imatrix --model $tmp/m.gguf --data tests/data/tok_multilingual_a.txt --out $tmp/x.gguf --hessian $tmp/./m.gguf \
