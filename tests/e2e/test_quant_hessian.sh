@@ -194,6 +194,7 @@ for t in Q4_K_M Q3_K_M; do
   "$SLM" quantize $tmp/f32.gguf $tmp/i.gguf $t --imatrix $tmp/im.gguf -q -t 2 2>/dev/null || { bad "slm quantize $t --imatrix"; continue; }
   "$SLM" quantize $tmp/f32.gguf $tmp/h.gguf $t --imatrix $tmp/im.gguf --hessian $tmp/H.gguf -q -t 2 2>$tmp/q.log \
     || { bad "slm quantize $t --hessian"; cat $tmp/q.log; continue; }
+  [ $t = Q4_K_M ] && cp $tmp/h.gguf $tmp/t2.gguf # -t 2, for 5.
   # every K-type tensor of these mixes has an entry (k, v, up through their siblings)
   grep -q "16 with error feedback" $tmp/q.log && ok "$t: 16 tensors with error feedback" \
     || { bad "$t: expected 16 tensors with error feedback"; cat $tmp/q.log; }
@@ -205,7 +206,6 @@ for t in Q4_K_M Q3_K_M; do
   node tests/node/ref.mjs --model $tmp/h.gguf --ids "$E" --logits $tmp/h.f32 >/dev/null || { bad "llama.cpp cannot load $t --hessian"; continue; }
   if out=$($SLM_PYTHON scripts/cmp_f32.py $tmp/s.f32 $tmp/h.f32 $QTOL 32000); then ok "$t --hessian, slm vs llama.cpp on the file: $out"
   else bad "$t --hessian, slm vs llama.cpp: $out"; fi
-  [ $t = Q4_K_M ] && cp $tmp/h.gguf $tmp/t2.gguf
   node tests/node/ref.mjs --model $tmp/i.gguf --ids "$E" --logits $tmp/i.f32 >/dev/null || { bad "llama.cpp cannot load $t --imatrix"; continue; }
   eh=$(rms $tmp/h.f32 $tmp/f.f32); ei=$(rms $tmp/i.f32 $tmp/f.f32)
   ratio=$($SLM_PYTHON -c "print(f'{$eh / max($ei, 1e-12):.3f}')")
