@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -12,6 +13,13 @@
 #include "data/tokenizer.h"
 #include "quantize/hessian.h"
 #include "quantize/imatrix_collect.h"
+
+/* Same path, or two names of one existing file. */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 /* The activation second moments plus, for an untied embedding (which has no
  * input activations), its sensitivity matrix as one more entry. */
@@ -56,6 +64,15 @@ int slm_cmd_imatrix(int argc, char **argv) {
         fprintf(stderr, "slm imatrix: --model, --data and --out are required (see 'slm imatrix --help')\n");
         return 2;
     }
+    /* the outputs replace their files: never the model's, nor each other's */
+    const char *names[3] = {"--model", "--out", "--hessian"}, *paths[3] = {model, out, hessian};
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (paths[i] && paths[j] && same_file(paths[i], paths[j])) {
+                fprintf(stderr, "slm imatrix: %s and %s name the same file '%s'; give each its own file\n",
+                        names[i], names[j], paths[j]);
+                return 2;
+            }
     if (ctx < 2 || ctx > 65536 || chunks < 0) {
         fprintf(stderr, "slm imatrix: --ctx %lld must be in 2..65536 and --chunks >= 0\n", (long long)ctx);
         return 2;

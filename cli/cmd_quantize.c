@@ -5,11 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "quantize/quantize_model.h"
 #include "quantize/quants.h"
+
+/* Same path, or two names of one existing file. */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 int slm_cmd_quantize(int argc, char **argv) {
     const char *imatrix_path = NULL, *hessian_path = NULL;
@@ -89,6 +97,13 @@ int slm_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "slm quantize: IN and OUT are the same file '%s'; write to a new file\n", pos.v[0]);
         goto done;
     }
+    /* OUT replaces its file: never an input's */
+    const char *in_opt[3] = {"IN", "--imatrix", "--hessian"}, *in_path[3] = {pos.v[0], imatrix_path, hessian_path};
+    for (int i = 0; i < 3; i++)
+        if (in_path[i] && same_file(in_path[i], pos.v[1])) {
+            fprintf(stderr, "slm quantize: OUT '%s' is the %s file; write to a new file\n", pos.v[1], in_opt[i]);
+            goto done;
+        }
     if (imatrix_path) {
         slm_status st = slm_imatrix_load(imatrix_path, &im);
         if (st != SLM_OK) {
@@ -96,11 +111,12 @@ int slm_cmd_quantize(int argc, char **argv) {
             goto done;
         }
     }
+    /* checked with or without --hessian: a bad value is a typo either way */
+    if (!(damp > 0 && damp <= 10)) {
+        fprintf(stderr, "slm quantize: --damp %g out of range (0, 10] (default 0.01)\n", damp);
+        goto done;
+    }
     if (hessian_path) {
-        if (!(damp > 0 && damp <= 10)) {
-            fprintf(stderr, "slm quantize: --damp %g out of range (0, 10]\n", damp);
-            goto done;
-        }
         slm_status st = slm_hessian_load(hessian_path, &hs);
         if (st != SLM_OK) {
             rc = slm_status_exit_code(st);

@@ -1,8 +1,8 @@
 /* quantize/gptq.c — error-feedback quantization of K-quant rows (see gptq.h). */
 #include "quantize/gptq.h"
 
-#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +76,14 @@ slm_status slm_gptq_new(const float *H, int64_t n, double damp, slm_gptq **out) 
     }
     mean = live ? mean / (double)live : 1.0;
     int info = finite ? 1 : -1;
+    /* OpenBLAS's threaded potrf/potri round according to the thread count
+     * (it reads omp_get_max_threads()): factor on one thread so that the
+     * output bytes do not depend on -t. */
+    const int nthr = omp_get_max_threads();
+    omp_set_num_threads(1);
     for (int tries = 0; info > 0 && tries < 6; tries++) /* damp x 1, 10, ... 1e5 */
         info = factor(H, g->dead, n, damp * pow(10.0, tries) * mean, A);
+    omp_set_num_threads(nthr);
     if (info != 0) {
         slm_log_error("gptq: the input covariance (%lld x %lld) is %s", (long long)n, (long long)n,
                       finite ? "not positive definite even after dampening" : "not finite");
@@ -119,28 +125,43 @@ static void row_block(const slm_gptq *g, slm_type t, const slm_kdesc *k, float *
     slm_kblock_pack(t, &u, blk);
 }
 
+/* w[c1:n] -= e . U[c0:c0+QK_K, c1:n], c1 = c0 + QK_K, for one row w, in
+ * tiles of 64 columns kept in registers: every element sums its QK_K terms
+ * in the same order whatever the thread count (a threaded sgemm over all
+ * rows rounds according to OpenBLAS's partition, which made the output
+ * bytes depend on -t). */
+static void trailing_update(const slm_gptq *g, float *w, const float *e, int64_t c0) {
+    enum { TILE = 64 };
+    const int64_t n = g->n;
+    for (int64_t j0 = c0 + SLM_QK_K; j0 < n; j0 += TILE) {
+        const int64_t nj = n - j0 < TILE ? n - j0 : TILE;
+        float acc[TILE];
+        memcpy(acc, w + j0, sizeof(float) * (size_t)nj);
+        for (int i = 0; i < SLM_QK_K; i++) {
+            const float ei = e[i], *u = g->U + (c0 + i) * n + j0;
+            for (int64_t j = 0; j < nj; j++) acc[j] -= ei * u[j];
+        }
+        memcpy(w + j0, acc, sizeof(float) * (size_t)nj);
+    }
+}
+
 slm_status slm_gptq_rows(const slm_gptq *g, slm_type t, float *W, int64_t rows, const float *imat,
                          bool refine, void *dst) {
     const slm_kdesc *k = slm_kdesc_of(t);
     const int64_t n = g->n;
     const size_t rb = slm_quant_row_bytes(t, n), bb = slm_quant_block_bytes(t);
     if (!k || rb == 0) return SLM_ERR_USAGE;
-    float *E = malloc(sizeof(float) * (size_t)(rows * SLM_QK_K));
-    if (!E) return SLM_ERR_NOMEM;
     const float *wts = imat ? imat : g->diagH;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < n; c++)
-            if (g->dead[c]) W[r * n + c] = 0.0f;
-    for (int64_t c0 = 0; c0 < n; c0 += SLM_QK_K) {
 #pragma omp parallel for schedule(dynamic, 4)
-        for (int64_t r = 0; r < rows; r++)
-            row_block(g, t, k, W + r * n, c0, wts, refine,
-                      (uint8_t *)dst + (size_t)r * rb + (size_t)(c0 / SLM_QK_K) * bb, E + r * SLM_QK_K);
-        const int64_t rest = n - c0 - SLM_QK_K;
-        if (rest > 0) /* W[:, c0+256:] -= E . U[c0:c0+256, c0+256:] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)rest, SLM_QK_K, -1.0f,
-                        E, SLM_QK_K, g->U + c0 * n + c0 + SLM_QK_K, (int)n, 1.0f, W + c0 + SLM_QK_K, (int)n);
+    for (int64_t r = 0; r < rows; r++) {
+        float *w = W + r * n, e[SLM_QK_K];
+        for (int64_t c = 0; c < n; c++)
+            if (g->dead[c]) w[c] = 0.0f;
+        for (int64_t c0 = 0; c0 < n; c0 += SLM_QK_K) {
+            row_block(g, t, k, w, c0, wts, refine, (uint8_t *)dst + (size_t)r * rb + (size_t)(c0 / SLM_QK_K) * bb,
+                      e);
+            trailing_update(g, w, e, c0);
+        }
     }
-    free(E);
     return SLM_OK;
 }

@@ -13,7 +13,8 @@
  * chosen per super-block of 256 columns by slm's usual importance-weighted
  * search (plus the least-squares refinement) on the row as updated so far;
  * the levels inside the block then come from the error-feedback pass.
- * Updates across super-blocks are applied as one sgemm per super-block.
+ * Updates across super-blocks are applied per row, 64 columns at a time, in
+ * a fixed order (the bytes do not depend on the thread count).
  *
  * H is dampened by `damp` x mean(diag H) on the diagonal (more if the
  * Cholesky factorisation fails); columns with H_ii = 0 (never activated)

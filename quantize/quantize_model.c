@@ -217,8 +217,9 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
         if (p->hessian && slm_gptq_supports(types[i]) &&
             (H = slm_hessian_find(p->hessian, t->name, &n_h, &cnt)) != NULL) {
             if (n_h != t->ne[0]) {
-                slm_log_error("quantize: hessian entry for '%s' is %lld x %lld, the tensor has %lld columns",
-                              t->name, (long long)n_h, (long long)n_h, (long long)t->ne[0]);
+                slm_log_error("quantize: hessian entry for '%s' is %lld x %lld, the tensor has %lld columns: "
+                              "the --hessian file comes from another model (rerun 'slm imatrix --hessian' "
+                              "with this one)", t->name, (long long)n_h, (long long)n_h, (long long)t->ne[0]);
                 st = SLM_ERR_FORMAT;
                 break;
             }

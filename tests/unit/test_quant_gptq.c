@@ -6,7 +6,10 @@
  *   - with H = c I the feedback vanishes and the error equals the plain
  *     quantizer's (within float noise);
  *   - rank-deficient H (fewer samples than columns) is dampened, a never
- *     activated column is handled, a non-finite H is refused. */
+ *     activated column is handled, a non-finite H is refused;
+ *   - the output bytes do not depend on the number of threads (1 vs 2;
+ *     the trailing update across super-blocks once went through a
+ *     threaded cblas_sgemm whose rounding followed OpenBLAS's partition). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
 #include <cmocka.h>
+#include <omp.h>
 
 #include "core/base.h"
 #include "quantize/gptq.h"
@@ -126,6 +131,55 @@ static void test_degenerate(void **state) {
     free(H);
 }
 
+/* make_H's construction at size n through sgemm (the loops would take
+ * seconds at n = 1024) */
+static void make_H_blas(float *H, int n, int tsamp) {
+    float *M = malloc(sizeof(float) * (size_t)n * n), *X = malloc(sizeof(float) * (size_t)tsamp * n);
+    float *Z = malloc(sizeof(float) * (size_t)tsamp * n);
+    for (int i = 0; i < n * n; i++) M[i] = 0.35f * gauss() / sqrtf((float)n);
+    for (int i = 0; i < n; i++) M[i * n + i] += 1.0f;
+    for (int i = 0; i < tsamp * n; i++) Z[i] = gauss();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tsamp, n, n, 1.0f, Z, n, M, n, 0.0f, X, n);
+    for (int t = 0; t < tsamp; t++)
+        for (int j = 5; j < n; j += 64) X[(size_t)t * n + j] *= 6.0f;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, tsamp, 1.0f / (float)tsamp, X, n, X, n, 0.0f, H, n);
+    free(M), free(X), free(Z);
+}
+
+/* 1 vs 2 threads on a 1024-column matrix (4 super-blocks, so three trailing
+ * updates, and a factor big enough for OpenBLAS to thread potrf). */
+static void test_threads(void **state) {
+    (void)state;
+    enum { NB = 1024, R = 301 }; /* R odd: uneven partitions */
+    const slm_type ts[] = {SLM_TYPE_Q2_K, SLM_TYPE_Q3_K, SLM_TYPE_Q4_K, SLM_TYPE_Q6_K};
+    float *H = malloc(sizeof(float) * NB * NB), *W0 = malloc(sizeof(float) * R * NB);
+    float *Wa = malloc(sizeof(float) * R * NB), *Wb = malloc(sizeof(float) * R * NB), *imat = malloc(sizeof(float) * NB);
+    make_H_blas(H, NB, 1536);
+    for (int i = 0; i < R * NB; i++) W0[i] = 0.02f * gauss();
+    for (int j = 0; j < NB; j++) imat[j] = H[j * NB + j] * (float)(0.5 + unif());
+    const int saved = omp_get_max_threads();
+    for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+        const size_t rb = slm_quant_row_bytes(ts[k], NB);
+        uint8_t *qa = malloc(rb * R), *qb = malloc(rb * R);
+        memcpy(Wa, W0, sizeof(float) * R * NB);
+        memcpy(Wb, W0, sizeof(float) * R * NB);
+        for (int nt = 1; nt <= 2; nt++) { /* the factor and the rows, each with nt threads */
+            slm_gptq *g = NULL;
+            omp_set_num_threads(nt);
+            assert_int_equal(slm_gptq_new(H, NB, 0.01, &g), SLM_OK);
+            assert_int_equal(slm_gptq_rows(g, ts[k], nt == 1 ? Wa : Wb, R, imat, true, nt == 1 ? qa : qb), SLM_OK);
+            slm_gptq_free(g);
+        }
+        omp_set_num_threads(saved);
+        size_t nd = 0;
+        for (size_t i = 0; i < rb * R; i++) nd += qa[i] != qb[i];
+        print_message("  %-5s bytes differing between 1 and 2 threads: %zu\n", slm_quant_type_name(ts[k]), nd);
+        assert_int_equal(nd, 0);
+        free(qa), free(qb);
+    }
+    free(H), free(W0), free(Wa), free(Wb), free(imat);
+}
+
 int main(void) {
     H_corr = malloc(sizeof(float) * N * N);
     W = malloc(sizeof(float) * ROWS * N);
@@ -135,6 +189,7 @@ int main(void) {
         cmocka_unit_test(test_correlated),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_threads),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(H_corr), free(W);
