@@ -106,22 +106,8 @@ slm_status slm_hessian_save(const char *path, const slm_imatrix_acc *acc, int64_
     if (st == SLM_OK) st = slm_gguf_set_str(w, "general.type", "slm.hessian");
     for (int64_t i = 0; st == SLM_OK && i < n_acc; i++) {
         if (!acc[i].cov) continue;
-        const int64_t n = acc[i].n;
-        float *s = malloc(sizeof(float) * (size_t)(n * n)), *c = malloc(sizeof(float));
-        bufs[2 * i] = s;
-        bufs[2 * i + 1] = c;
-        if (!s || !c) {
-            st = SLM_ERR_NOMEM;
-            break;
-        }
-        for (int64_t j = 0; j < n * n; j++) s[j] = (float)acc[i].cov[j];
-        c[0] = (float)acc[i].count;
-        char name[300];
-        int64_t ne_s[2] = {n, n}, ne_c[2] = {1, 1};
-        snprintf(name, sizeof name, "%s.in_cov", acc[i].name);
-        st = slm_gguf_add_tensor(w, name, SLM_TYPE_F32, 2, ne_s, s);
-        snprintf(name, sizeof name, "%s.counts", acc[i].name);
-        if (st == SLM_OK) st = slm_gguf_add_tensor(w, name, SLM_TYPE_F32, 2, ne_c, c);
+        st = slm_imatrix_put_entry(w, acc[i].name, ".in_cov", acc[i].cov, acc[i].n, acc[i].n, acc[i].count,
+                                   bufs + 2 * i);
     }
     if (st == SLM_OK) st = slm_gguf_writer_write(w, path);
     slm_gguf_writer_free(w);

@@ -111,6 +111,23 @@ const float *slm_imatrix_find(const slm_imatrix *m, const char *name, int64_t *n
 int64_t slm_imatrix_n_entries(const slm_imatrix *m) { return m ? m->n : 0; }
 const char *slm_imatrix_entry_name(const slm_imatrix *m, int64_t i) { return m->e[i].name; }
 
+slm_status slm_imatrix_put_entry(slm_gguf_writer *w, const char *name, const char *suffix, const double *v,
+                                 int64_t ne0, int64_t ne1, double count, float *bufs[2]) {
+    float *s = malloc(sizeof(float) * (size_t)(ne0 * ne1)), *c = malloc(sizeof(float));
+    bufs[0] = s;
+    bufs[1] = c;
+    if (!s || !c) return SLM_ERR_NOMEM;
+    for (int64_t j = 0; j < ne0 * ne1; j++) s[j] = (float)v[j];
+    c[0] = (float)count;
+    char tn[300];
+    int64_t ne_s[2] = {ne0, ne1}, ne_c[2] = {1, 1};
+    snprintf(tn, sizeof tn, "%s%s", name, suffix);
+    slm_status st = slm_gguf_add_tensor(w, tn, SLM_TYPE_F32, 2, ne_s, s);
+    snprintf(tn, sizeof tn, "%s.counts", name);
+    if (st == SLM_OK) st = slm_gguf_add_tensor(w, tn, SLM_TYPE_F32, 2, ne_c, c);
+    return st;
+}
+
 slm_status slm_imatrix_save(const char *path, const slm_imatrix_acc *acc, int64_t n_acc,
                             const char *dataset, uint32_t chunk_count, uint32_t chunk_size) {
     slm_gguf_writer *w = slm_gguf_writer_new();
@@ -122,23 +139,9 @@ slm_status slm_imatrix_save(const char *path, const slm_imatrix_acc *acc, int64_
     if (st == SLM_OK) st = slm_gguf_set_arr_str(w, "imatrix.datasets", ds, 1);
     if (st == SLM_OK) st = slm_gguf_set_u32(w, "imatrix.chunk_count", chunk_count);
     if (st == SLM_OK) st = slm_gguf_set_u32(w, "imatrix.chunk_size", chunk_size);
-    for (int64_t i = 0; i < n_acc && st == SLM_OK; i++) {
-        float *s = malloc(sizeof(float) * (size_t)acc[i].n), *c = malloc(sizeof(float));
-        bufs[2 * i] = s;
-        bufs[2 * i + 1] = c;
-        if (!s || !c) {
-            st = SLM_ERR_NOMEM;
-            break;
-        }
-        for (int64_t j = 0; j < acc[i].n; j++) s[j] = (float)acc[i].sum2[j];
-        c[0] = (float)acc[i].count;
-        char name[256];
-        int64_t ne_s[2] = {acc[i].n, 1}, ne_c[2] = {1, 1};
-        snprintf(name, sizeof name, "%s.in_sum2", acc[i].name);
-        st = slm_gguf_add_tensor(w, name, SLM_TYPE_F32, 2, ne_s, s);
-        snprintf(name, sizeof name, "%s.counts", acc[i].name);
-        if (st == SLM_OK) st = slm_gguf_add_tensor(w, name, SLM_TYPE_F32, 2, ne_c, c);
-    }
+    for (int64_t i = 0; i < n_acc && st == SLM_OK; i++)
+        st = slm_imatrix_put_entry(w, acc[i].name, ".in_sum2", acc[i].sum2, acc[i].n, 1, acc[i].count,
+                                   bufs + 2 * i);
     if (st == SLM_OK) st = slm_gguf_writer_write(w, path);
     slm_gguf_writer_free(w);
     if (bufs)

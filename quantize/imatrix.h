@@ -12,6 +12,7 @@
 #define SLM_QUANTIZE_IMATRIX_H
 
 #include "core/base.h"
+#include "core/gguf.h"
 
 typedef struct slm_imatrix slm_imatrix; /* opaque */
 
@@ -31,6 +32,12 @@ typedef struct {
     double count;      /* tokens */
     double *cov;       /* (n x n) sum of x x^T, or NULL (only for --hessian) */
 } slm_imatrix_acc;
+
+/* Adds "name<suffix>" F32 [ne0, ne1] (v converted) and "name.counts" F32
+ * [1, 1] to w; bufs[0..1] receive the float copies, which the caller frees
+ * after slm_gguf_writer_write (also on failure). */
+slm_status slm_imatrix_put_entry(slm_gguf_writer *w, const char *name, const char *suffix, const double *v,
+                                 int64_t ne0, int64_t ne1, double count, float *bufs[2]);
 
 slm_status slm_imatrix_save(const char *path, const slm_imatrix_acc *acc, int64_t n_acc,
                             const char *dataset, uint32_t chunk_count, uint32_t chunk_size);
