@@ -260,4 +260,8 @@ else bad "imatrix --hessian = the model: exit $rc, '$(head -1 $tmp/err)', model 
     --ctx $CTX --chunks 1 2>$tmp/err; rc=$?
 [ $rc = 2 ] && grep -q -e "--out and --hessian name the same file" $tmp/err && [ ! -e $tmp/x.gguf ] \
   && ok "imatrix --hessian = --out: exit 2, '$(head -1 $tmp/err)'" || bad "imatrix --hessian = --out: exit $rc, '$(head -1 $tmp/err)'"
+# a mix without K types: the hessian is unused, which is said (not an error)
+"$SLM" quantize $tmp/f32.gguf $tmp/q8.gguf Q8_0 --hessian $tmp/H.gguf -q -t 2 2>$tmp/err; rc=$?
+[ $rc = 0 ] && grep -q "no tensor uses it" $tmp/err && ok "Q8_0 --hessian: warned '$(grep -m1 'no tensor' $tmp/err | cut -c1-80)...'" \
+  || bad "Q8_0 --hessian: exit $rc, no warning that the hessian is unused"
 exit $fail
