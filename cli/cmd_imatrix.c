@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "core/fileio.h"
+#include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "quantize/hessian.h"
 #include "quantize/imatrix_collect.h"
@@ -19,6 +20,26 @@ static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
     if (!strcmp(a, b)) return true;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Calibration tokens: a dataset of `slm data prepare` (*.h5: the split's
+ * token stream as stored, checked against the model's tokenizer) or a UTF-8
+ * text tokenized now. */
+static slm_status calib_tokens(const char *data, const char *split, const slm_tokenizer *tok, char **text,
+                               size_t *len, int32_t **ids, size_t *n_ids) {
+    size_t dl = strlen(data);
+    if (!(dl > 3 && !strcmp(data + dl - 3, ".h5"))) {
+        slm_status st = slm_read_file(data, text, len);
+        return st == SLM_OK ? slm_tokenizer_encode(tok, *text, *len, false, false, ids, n_ids) : st;
+    }
+    slm_dataset *ds = NULL;
+    int64_t n = 0;
+    slm_status st = slm_dataset_open(data, split, &ds);
+    if (st == SLM_OK) st = slm_dataset_check_tokenizer(ds, tok);
+    if (st == SLM_OK) st = slm_dataset_read_all(ds, ids, NULL, &n);
+    slm_dataset_close(ds);
+    *n_ids = (size_t)n;
+    return st;
 }
 
 /* The activation second moments plus, for an untied embedding (which has no
@@ -43,11 +64,13 @@ static slm_status save_hessian(const char *path, const slm_imatrix_stats *s, con
 }
 
 int slm_cmd_imatrix(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *out = NULL, *hessian = NULL;
+    const char *model = NULL, *data = NULL, *out = NULL, *hessian = NULL, *split = "train";
     int64_t ctx = 128, chunks = 0;
     slm_opt opts[] = {
         {"model", 'm', SLM_OPT_STR, &model, NULL, "FILE", "model GGUF (required)"},
-        {"data", 'd', SLM_OPT_STR, &data, NULL, "FILE", "calibration text, UTF-8 (required)"},
+        {"data", 'd', SLM_OPT_STR, &data, NULL, "FILE",
+         "calibration text (UTF-8) or dataset (*.h5 from 'slm data prepare') (required)"},
+        {"split", 0, SLM_OPT_STR, &split, "train", "NAME", "dataset split to read (train or val)"},
         {"out", 'o', SLM_OPT_STR, &out, NULL, "FILE", "output imatrix GGUF (required)"},
         {"hessian", 0, SLM_OPT_STR, &hessian, NULL, "FILE",
          "also write the inputs' second moments (x x^T) for 'slm quantize --hessian'"},
@@ -77,12 +100,6 @@ int slm_cmd_imatrix(int argc, char **argv) {
         fprintf(stderr, "slm imatrix: --ctx %lld must be in 2..65536 and --chunks >= 0\n", (long long)ctx);
         return 2;
     }
-    size_t dl = strlen(data);
-    if (dl > 3 && !strcmp(data + dl - 3, ".h5")) {
-        fprintf(stderr, "slm imatrix: %s: HDF5 token datasets are not supported by this command yet; "
-                        "pass the calibration text file instead\n", data);
-        return 2;
-    }
     slm_gguf *g = NULL;
     slm_llama_weights w = {0};
     slm_tokenizer *tok = NULL;
@@ -92,8 +109,7 @@ int slm_cmd_imatrix(int argc, char **argv) {
     size_t n_ids = 0, len = 0;
     slm_status st = slm_llama_load(model, &g, &w);
     if (st == SLM_OK) st = slm_tokenizer_from_gguf(g, &tok);
-    if (st == SLM_OK) st = slm_read_file(data, &text, &len);
-    if (st == SLM_OK) st = slm_tokenizer_encode(tok, text, len, false, false, &ids, &n_ids);
+    if (st == SLM_OK) st = calib_tokens(data, split, tok, &text, &len, &ids, &n_ids);
     const int64_t body = slm_tokenizer_add_bos(tok) ? ctx - 1 : ctx;
     int64_t n_chunks = st == SLM_OK ? (int64_t)n_ids / body : 0;
     if (chunks > 0 && n_chunks > chunks) n_chunks = chunks;

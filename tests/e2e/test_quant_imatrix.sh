@@ -25,6 +25,20 @@ cat "$SLM_SHARED"/vocab/*.inp > $tmp/calib.txt
   || { echo "FAIL: slm imatrix"; tail -3 $tmp/im.log; exit 1; }
 n=$(grep -c "in_sum2" <("$SLM" info $tmp/im.gguf))
 [ "$n" = 15 ] && echo "ok   imatrix: 15 entries" || { echo "FAIL: imatrix has $n entries, expected 15"; fail=1; }
+# the same calibration as a dataset of `slm data prepare` (--data *.h5): the
+# same entries; a dataset tokenized with another vocabulary is refused
+"$SLM" data prepare --vocab $tmp/f32.gguf --input $tmp/calib.txt --out $tmp/calib.h5 --val-fraction 0 >/dev/null 2>&1 \
+  || { echo "FAIL: data prepare of the calibration text"; exit 1; }
+if "$SLM" imatrix --model $tmp/f32.gguf --data $tmp/calib.h5 --out $tmp/im5.gguf --ctx 64 --chunks 8 2>$tmp/im5.log \
+   && [ "$(grep -c in_sum2 <("$SLM" info $tmp/im5.gguf))" = 15 ] \
+   && "$SLM" quantize $tmp/f32.gguf $tmp/q5.gguf Q4_K_M --imatrix $tmp/im5.gguf -q -t 2 2>/dev/null; then
+  echo "ok   imatrix from a dataset (.h5): 15 entries, accepted by quantize"
+else echo "FAIL: imatrix --data calib.h5"; tail -3 $tmp/im5.log; fail=1; fi
+"$SLM" data prepare --vocab "$SLM_SHARED/vocab/ggml-vocab-gpt-2.gguf" --input $tmp/calib.txt --out $tmp/gpt2.h5 \
+  --val-fraction 0 >/dev/null 2>&1 || { echo "FAIL: data prepare (gpt-2)"; exit 1; }
+"$SLM" imatrix --model $tmp/f32.gguf --data $tmp/gpt2.h5 --out $tmp/im6.gguf --ctx 64 2>$tmp/im6.log; rc=$?
+[ $rc = 2 ] && [ ! -e $tmp/im6.gguf ] && echo "ok   dataset of another vocabulary refused: $(grep -m1 -i "fingerprint\|tokenizer" $tmp/im6.log | cut -c1-100)" \
+  || { echo "FAIL: imatrix on a gpt-2 dataset: exit $rc"; cat $tmp/im6.log | head -3; fail=1; }
 I="1"; for i in $(seq 1 47); do I="$I $(( (i * 104729 + 7) % 31997 + 3 ))"; done
 node tests/node/ref.mjs --model $tmp/f32.gguf --ids "$I" --logits $tmp/f.f32 >/dev/null || { echo "FAIL: llama.cpp F32"; exit 1; }
 rms() { $SLM_PYTHON -c 'import sys, numpy as np
