@@ -1,6 +1,6 @@
 /* quantize/gptq.h — error-feedback quantization of a weight matrix from the
  * covariance of its inputs (the GPTQ method, Frantar et al. 2022), written
- * for ggml's K-quant blocks so that the output stays format-compatible.
+ * for ggml's block formats so that the output stays compatible.
  *
  * For a weight W (rows x n) whose input activations x have second moment
  * H = E[x x^T] (n x n), the output error of a quantized row q is
@@ -10,10 +10,11 @@
  *     e = (w_i - q_i) / U_ii,   w_j -= e * U_ij  for j > i,
  * which minimises the output error of the row given the columns already
  * fixed.  ggml's block parameters (d, dmin, sub-block scales and mins) are
- * chosen per super-block of 256 columns by slm's usual importance-weighted
- * search (plus the least-squares refinement) on the row as updated so far;
+ * chosen per block (256 columns for K types, 32 for the others) by slm's
+ * usual importance-weighted search (plus the least-squares refinement with
+ * --refine) on the row as updated so far;
  * the levels inside the block then come from the error-feedback pass.
- * Updates across super-blocks are applied per row, 64 columns at a time, in
+ * Updates across blocks are applied per row, 64 columns at a time, in
  * a fixed order (the bytes do not depend on the thread count).
  *
  * H is dampened by `damp` x mean(diag H) on the diagonal (more if the
@@ -27,7 +28,8 @@
 
 typedef struct slm_gptq slm_gptq; /* the factor U for one H */
 
-/* True for the types slm_gptq_rows handles (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K). */
+/* True for the types slm_gptq_rows handles: Q2_K..Q6_K (block parameters
+ * per 256 columns) and Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (per 32). */
 bool slm_gptq_supports(slm_type t);
 
 /* H (n x n, row-major, symmetric, any positive scale: only its direction

@@ -229,8 +229,9 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
         st = slm_gguf_add_tensor_rows(w, t->name, types[i], t->n_dims, t->ne, fill_rows, &ctx[i]);
     }
     if (st == SLM_OK && p->hessian && n_gptq == 0)
-        slm_log_warn("quantize: --hessian given but no tensor uses it: error feedback covers K types "
-                     "(Q2_K..Q6_K) whose input the file describes; %s has none", slm_ftype_name(p->ftype));
+        slm_log_warn("quantize: --hessian given but no tensor uses it: error feedback covers block types "
+                     "(Q4_0..Q8_0, Q2_K..Q6_K) whose input the file describes; %s has none",
+                     slm_ftype_name(p->ftype));
     if (st == SLM_OK) {
         if (p->n_threads > 0) omp_set_num_threads(p->n_threads);
         slm_log_info("quantize: %s -> %s as %s, %lld tensors, %d fallbacks, %d with imatrix, %d with error "
