@@ -23,12 +23,20 @@ slm_quantize_params slm_quantize_default_params(void) {
     return p;
 }
 
+/* The last factor of H made, kept for the next tensor reading the same
+ * input (attn_k and attn_v after attn_q, ffn_up after ffn_gate: their
+ * entries are the same tensor of the hessian file). */
+typedef struct {
+    const float *H;
+    slm_gptq *g;
+} gptq_cache;
+
 typedef struct {
     const slm_gguf_tensor *src;
     slm_type type;
     const float *imat; /* (ne[0]) or NULL */
     const float *H;    /* (ne[0] x ne[0]) input second moments, or NULL */
-    slm_gptq *gq;      /* factor of H, alive while the tensor is written */
+    gptq_cache *gc;    /* shared by all tensors */
     const slm_quantize_params *p;
     int64_t index, count;
     double t0; /* when the first chunk started */
@@ -51,10 +59,16 @@ static bool row_finite(const float *x, int64_t n) {
  * last. */
 static slm_status fill_rows_gptq(fill_ctx *c, void *dst, int64_t row0, int64_t n_rows) {
     const slm_gguf_tensor *s = c->src;
-    const int64_t n = s->ne[0], nrows = s->n_elements / n;
+    const int64_t n = s->ne[0];
     const size_t rb_in = slm_quant_row_bytes(s->type, n);
     slm_status st = SLM_OK;
-    if (!c->gq) st = slm_gptq_new(c->H, n, c->p->damp, &c->gq);
+    gptq_cache *gc = c->gc;
+    if (gc->H != c->H) {
+        slm_gptq_free(gc->g);
+        gc->g = NULL, gc->H = NULL;
+        st = slm_gptq_new(c->H, n, c->p->damp, &gc->g);
+        if (st == SLM_OK) gc->H = c->H;
+    }
     float *W = st == SLM_OK ? malloc(sizeof(float) * (size_t)(n_rows * n)) : NULL;
     if (st == SLM_OK && !W) st = SLM_ERR_NOMEM;
     for (int64_t r = 0; st == SLM_OK && r < n_rows; r++) {
@@ -66,12 +80,8 @@ static slm_status fill_rows_gptq(fill_ctx *c, void *dst, int64_t row0, int64_t n
             st = SLM_ERR_FORMAT;
         }
     }
-    if (st == SLM_OK) st = slm_gptq_rows(c->gq, c->type, W, n_rows, c->imat, c->p->refine, dst);
+    if (st == SLM_OK) st = slm_gptq_rows(gc->g, c->type, W, n_rows, c->imat, c->p->refine, dst);
     free(W);
-    if (st != SLM_OK || row0 + n_rows == nrows) {
-        slm_gptq_free(c->gq);
-        c->gq = NULL;
-    }
     return st;
 }
 
@@ -143,6 +153,7 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
     slm_mix_tensor *mt = NULL;
     slm_type *types = NULL;
     fill_ctx *ctx = NULL;
+    gptq_cache gc = {NULL, NULL};
     slm_status st = slm_gguf_open(in_path, &g);
     if (st != SLM_OK) return st;
     const char *arch = NULL;
@@ -225,7 +236,7 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
             }
             n_gptq++;
         }
-        ctx[i] = (fill_ctx){t, types[i], imat, H, NULL, p, i, nt, 0.0};
+        ctx[i] = (fill_ctx){t, types[i], imat, H, &gc, p, i, nt, 0.0};
         st = slm_gguf_add_tensor_rows(w, t->name, types[i], t->n_dims, t->ne, fill_rows, &ctx[i]);
     }
     if (st == SLM_OK && p->hessian && n_gptq == 0)
@@ -246,7 +257,7 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
                          slm_gguf_writer_commit_seconds(w));
     }
     slm_gguf_writer_free(w);
-    for (int64_t i = 0; ctx && i < nt; i++) slm_gptq_free(ctx[i].gq);
+    slm_gptq_free(gc.g);
     free(mt);
     free(types);
     free(ctx);

@@ -12,7 +12,8 @@
  * (2) are set; the output goes through a temporary file and a rename.
  * With a hessian, K-type tensors whose inputs it covers are quantized with
  * error feedback, one chunk of rows at a time (the factor of H^-1, n x n,
- * is computed when the tensor's first chunk is produced).
+ * is computed when the tensor's first chunk is produced and kept for the
+ * next tensors that read the same input).
  */
 #ifndef SLM_QUANTIZE_QUANTIZE_MODEL_H
 #define SLM_QUANTIZE_QUANTIZE_MODEL_H
