@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -14,13 +13,6 @@
 #include "data/tokenizer.h"
 #include "quantize/hessian.h"
 #include "quantize/imatrix_collect.h"
-
-/* Same path, or two names of one existing file. */
-static bool same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (!strcmp(a, b)) return true;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
 
 /* Calibration tokens: a dataset of `slm data prepare` (*.h5: the split's
  * token stream as stored, checked against the model's tokenizer) or a UTF-8
@@ -91,7 +83,7 @@ int slm_cmd_imatrix(int argc, char **argv) {
     const char *names[3] = {"--model", "--out", "--hessian"}, *paths[3] = {model, out, hessian};
     for (int i = 0; i < 3; i++)
         for (int j = i + 1; j < 3; j++)
-            if (paths[i] && paths[j] && same_file(paths[i], paths[j])) {
+            if (paths[i] && paths[j] && slm_same_file(paths[i], paths[j])) {
                 fprintf(stderr, "slm imatrix: %s and %s name the same file '%s'; give each its own file\n",
                         names[i], names[j], paths[j]);
                 return 2;

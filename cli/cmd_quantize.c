@@ -5,19 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "core/fileio.h"
 #include "quantize/quantize_model.h"
 #include "quantize/quants.h"
-
-/* Same path, or two names of one existing file. */
-static bool same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (!strcmp(a, b)) return true;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
 
 int slm_cmd_quantize(int argc, char **argv) {
     const char *imatrix_path = NULL, *hessian_path = NULL;
@@ -31,8 +24,8 @@ int slm_cmd_quantize(int argc, char **argv) {
         {"imatrix", 0, SLM_OPT_STR, &imatrix_path, NULL, "FILE",
          "importance matrix (llama.cpp imatrix GGUF, e.g. from 'slm imatrix')"},
         {"hessian", 0, SLM_OPT_STR, &hessian_path, NULL, "FILE",
-         "input second moments from 'slm imatrix --hessian': K-type tensors are quantized with error "
-         "feedback (GPTQ-style, same GGUF types)"},
+         "input second moments from 'slm imatrix --hessian': block-type tensors are quantized with "
+         "error feedback (GPTQ-style, same GGUF types)"},
         {"damp", 0, SLM_OPT_FLOAT, &damp, "0.01", "X", "dampening of --hessian, relative to its mean diagonal"},
         {"keep", 0, SLM_OPT_LIST, &keep, NULL, "PATTERN",
          "leave tensors whose name matches the regex in their input type (repeatable)"},
@@ -50,9 +43,9 @@ int slm_cmd_quantize(int argc, char **argv) {
     int rc = slm_opts_parse(
         "quantize", "slm quantize IN.gguf OUT.gguf TYPE [--imatrix F] [--hessian F] [--keep PATTERN] "
                     "[--type-override PATTERN=TYPE] [--threads N]",
-        "Quantize a Llama GGUF the way llama.cpp's llama-quantize does (same per-tensor types),\n"
-        "with the same tensor types; --hessian adds error feedback.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
-        "Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16.",
+        "Quantize a Llama GGUF the way llama.cpp's llama-quantize does (same per-tensor types; by\n"
+        "default the same bytes), --hessian adding error feedback.  TYPE: Q8_0 Q4_0 Q4_1 Q5_0 Q5_1\n"
+        "Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16.",
         opts, argc, argv, &pos);
     if (rc >= 0) return rc;
     rc = 2;
@@ -93,14 +86,10 @@ int slm_cmd_quantize(int argc, char **argv) {
         ov[i].pattern = pat;
         ov[i].type = t;
     }
-    if (!strcmp(pos.v[0], pos.v[1])) {
-        fprintf(stderr, "slm quantize: IN and OUT are the same file '%s'; write to a new file\n", pos.v[0]);
-        goto done;
-    }
     /* OUT replaces its file: never an input's */
     const char *in_opt[3] = {"IN", "--imatrix", "--hessian"}, *in_path[3] = {pos.v[0], imatrix_path, hessian_path};
     for (int i = 0; i < 3; i++)
-        if (in_path[i] && same_file(in_path[i], pos.v[1])) {
+        if (in_path[i] && slm_same_file(in_path[i], pos.v[1])) {
             fprintf(stderr, "slm quantize: OUT '%s' is the %s file; write to a new file\n", pos.v[1], in_opt[i]);
             goto done;
         }

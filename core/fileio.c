@@ -268,3 +268,9 @@ slm_status slm_lock_dir(const char *dir, const char *who, int *fd_out) {
     *fd_out = fd;
     return SLM_OK;
 }
+
+bool slm_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

@@ -59,5 +59,7 @@ void slm_unlock_path(const char *path, int fd);
 
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 slm_status slm_read_file(const char *path, char **data, size_t *len);
+/* True if a and b are the same path or two names of one existing file. */
+bool slm_same_file(const char *a, const char *b);
 
 #endif

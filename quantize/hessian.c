@@ -87,15 +87,13 @@ static const slm_gguf_tensor *find_exact(const slm_hessian *h, const char *weigh
     return slm_gguf_find_tensor(h->g, name);
 }
 
-const float *slm_hessian_find(const slm_hessian *h, const char *weight, int64_t *n, double *count) {
+const float *slm_hessian_find(const slm_hessian *h, const char *weight, int64_t *n) {
     static const char *alias[][2] = {{".attn_k.", ".attn_q."}, {".attn_v.", ".attn_q."}, {".ffn_up.", ".ffn_gate."}};
     const slm_gguf_tensor *s = h ? find_exact(h, weight, NULL, NULL) : NULL;
     for (size_t i = 0; h && !s && i < sizeof alias / sizeof alias[0]; i++)
         s = find_exact(h, weight, alias[i][0], alias[i][1]);
     if (!s) return NULL;
-    const slm_gguf_tensor *c = counts_of(h->g, s, strlen(s->name) - strlen(".in_cov"));
     *n = s->ne[0];
-    *count = ((const float *)c->data)[0];
     return s->data;
 }
 

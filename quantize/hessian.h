@@ -25,8 +25,9 @@ typedef struct slm_hessian slm_hessian; /* opaque; keeps the file mapped */
 /* Reads and validates (F32 square tensors, counts > 0, finite). */
 slm_status slm_hessian_load(const char *path, slm_hessian **out);
 void slm_hessian_free(slm_hessian *h);
-/* The n x n sum for weight name (siblings mapped) or NULL; *count tokens. */
-const float *slm_hessian_find(const slm_hessian *h, const char *weight, int64_t *n, double *count);
+/* The n x n sum for weight name (siblings mapped) or NULL.  Its scale (the
+ * token count) does not matter to error feedback. */
+const float *slm_hessian_find(const slm_hessian *h, const char *weight, int64_t *n);
 
 /* Writes the entries of acc that have a cov (n x n doubles). */
 slm_status slm_hessian_save(const char *path, const slm_imatrix_acc *acc, int64_t n_acc);

@@ -55,8 +55,8 @@ static bool row_finite(const float *x, int64_t n) {
 }
 
 /* Error-feedback path: the chunk's rows copied (or dequantized) into one
- * buffer, then slm_gptq_rows; the factor lives from the first chunk to the
- * last. */
+ * buffer, then slm_gptq_rows with the factor of the tensor's H (made on the
+ * first chunk, or kept from the previous tensor reading the same input). */
 static slm_status fill_rows_gptq(fill_ctx *c, void *dst, int64_t row0, int64_t n_rows) {
     const slm_gguf_tensor *s = c->src;
     const int64_t n = s->ne[0];
@@ -224,9 +224,8 @@ slm_status slm_quantize_model(const char *in_path, const char *out_path, const s
         }
         const float *H = NULL;
         int64_t n_h = 0;
-        double cnt = 0;
         if (p->hessian && slm_gptq_supports(types[i]) &&
-            (H = slm_hessian_find(p->hessian, t->name, &n_h, &cnt)) != NULL) {
+            (H = slm_hessian_find(p->hessian, t->name, &n_h)) != NULL) {
             if (n_h != t->ne[0]) {
                 slm_log_error("quantize: hessian entry for '%s' is %lld x %lld, the tensor has %lld columns: "
                               "the --hessian file comes from another model (rerun 'slm imatrix --hessian' "
