@@ -10,7 +10,7 @@
  * with slm's quantizers; memory stays near one output tensor.  Metadata and
  * vocabulary are copied; general.file_type and general.quantization_version
  * (2) are set; the output goes through a temporary file and a rename.
- * With a hessian, K-type tensors whose inputs it covers are quantized with
+ * With a hessian, block-type tensors whose inputs it covers are quantized with
  * error feedback, one chunk of rows at a time (the factor of H^-1, n x n,
  * is computed when the tensor's first chunk is produced and kept for the
  * next tensors that read the same input).
@@ -27,7 +27,7 @@ typedef struct {
     const slm_imatrix *imatrix;         /* borrowed, may be NULL */
     bool refine;                        /* slm's least-squares refinement (default false) */
     const slm_hessian *hessian;         /* borrowed, may be NULL: error feedback (quantize/gptq.h)
-                                         * for the K-type tensors it covers */
+                                         * for the block-type tensors it covers */
     double damp;                        /* its relative dampening (default 0.01) */
     const slm_mix_override *overrides;  /* --type-override */
     int n_overrides;
